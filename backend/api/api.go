@@ -1,0 +1,261 @@
+// Package api holds the REST wire types of nimbo-panel's /api/v1, shared with the frontend
+// and with clients. It imports only the standard library.
+package api
+
+import "time"
+
+// Error codes carried in Error.Error.Code.
+const (
+	CodeInvalidJSON   = "invalid_json"
+	CodeValidation    = "validation_failed"
+	CodeUnauthorized  = "unauthorized"
+	CodeForbidden     = "forbidden"
+	CodeNotFound      = "not_found"
+	CodeConflict      = "conflict"
+	CodeRateLimited   = "rate_limited"
+	CodeNoCapacity    = "no_capacity"
+	CodeUnknownImage  = "unknown_image"
+	CodeVMUnsupported = "vm_unsupported"
+	CodeUnavailable   = "unavailable"
+	CodeInternal      = "internal"
+)
+
+// Error is the body of every error answer.
+type Error struct {
+	Error     ErrorBody `json:"error"`
+	RequestID string    `json:"request_id"`
+}
+
+// ErrorBody is the machine-readable code, a sentence for people, and per-field problems.
+type ErrorBody struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// List is one page of a collection.
+type List[T any] struct {
+	Items   []T   `json:"items"`
+	Page    int   `json:"page"`
+	PerPage int   `json:"per_page"`
+	Total   int64 `json:"total"`
+}
+
+// Roles.
+const (
+	RoleAdmin    = "admin"
+	RoleCustomer = "customer"
+)
+
+// Token scopes. A session cookie carries every scope its user's role allows.
+const (
+	ScopeServersRead  = "servers:read"
+	ScopeServersWrite = "servers:write"
+	ScopeAdminRead    = "admin:read"
+	ScopeAdminWrite   = "admin:write"
+)
+
+// LoginRequest starts a session.
+type LoginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// User is an account.
+type User struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CreateUserRequest is an admin creating an account.
+type CreateUserRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Role     string `json:"role"`
+}
+
+// CreateTokenRequest creates an API token for the current user.
+type CreateTokenRequest struct {
+	Name   string   `json:"name"`
+	Scopes []string `json:"scopes"`
+	// ExpiresInDays is 0 for a token that does not expire.
+	ExpiresInDays int `json:"expires_in_days,omitempty"`
+}
+
+// Token is an API token; Secret is present only in the answer that created it.
+type Token struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Scopes     []string   `json:"scopes"`
+	Prefix     string     `json:"prefix"`
+	Secret     string     `json:"secret,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+}
+
+// Instance types.
+const (
+	TypeContainer = "container"
+	TypeVM        = "vm"
+)
+
+// Server statuses.
+const (
+	StatusCreating   = "creating"
+	StatusRunning    = "running"
+	StatusStopped    = "stopped"
+	StatusStarting   = "starting"
+	StatusStopping   = "stopping"
+	StatusRestarting = "restarting"
+	StatusDeleting   = "deleting"
+	StatusFrozen     = "frozen"
+	StatusError      = "error"
+	// StatusMissing means the node's Incus no longer has the instance.
+	StatusMissing = "missing"
+)
+
+// CreateServerRequest asks for a new server. NodeID may be set by admins only.
+type CreateServerRequest struct {
+	Name      string `json:"name"`
+	Image     string `json:"image"`
+	Type      string `json:"type"`
+	CPU       int    `json:"cpu"`
+	MemoryMiB int64  `json:"memory_mib"`
+	DiskMiB   int64  `json:"disk_mib"`
+	NodeID    string `json:"node_id,omitempty"`
+}
+
+// ServerUsage is the latest usage a node reported for a server. CPU and network are
+// cumulative counters.
+type ServerUsage struct {
+	CPUNanoseconds int64     `json:"cpu_ns"`
+	MemoryBytes    int64     `json:"memory_bytes"`
+	DiskBytes      int64     `json:"disk_bytes"`
+	NetRxBytes     int64     `json:"net_rx_bytes"`
+	NetTxBytes     int64     `json:"net_tx_bytes"`
+	At             time.Time `json:"at"`
+}
+
+// Server is an instance (container or virtual machine).
+type Server struct {
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	OwnerID   string       `json:"owner_id"`
+	NodeID    string       `json:"node_id"`
+	IncusName string       `json:"incus_name"`
+	Type      string       `json:"type"`
+	Image     string       `json:"image"`
+	CPU       int          `json:"cpu"`
+	MemoryMiB int64        `json:"memory_mib"`
+	DiskMiB   int64        `json:"disk_mib"`
+	Status    string       `json:"status"`
+	Usage     *ServerUsage `json:"usage,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+}
+
+// Operation statuses.
+const (
+	OpPending = "pending"
+	OpRunning = "running"
+	OpSuccess = "success"
+	OpFailure = "failure"
+)
+
+// Operation kinds.
+const (
+	OpInstanceCreate  = "instance.create"
+	OpInstanceStart   = "instance.start"
+	OpInstanceStop    = "instance.stop"
+	OpInstanceRestart = "instance.restart"
+	OpInstanceDelete  = "instance.delete"
+)
+
+// Operation is one piece of infrastructure work.
+type Operation struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	Status     string     `json:"status"`
+	Progress   int        `json:"progress"`
+	Message    string     `json:"message,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	ServerID   string     `json:"server_id,omitempty"`
+	NodeID     string     `json:"node_id"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+}
+
+// ServerAccepted answers a create (202): the new server and its operation.
+type ServerAccepted struct {
+	Server    Server    `json:"server"`
+	Operation Operation `json:"operation"`
+}
+
+// Node statuses.
+const (
+	NodePending = "pending" // created, not joined yet
+	NodeOnline  = "online"
+	NodeOffline = "offline"
+)
+
+// NodeCapabilities is what a node reported it can run.
+type NodeCapabilities struct {
+	Containers      bool   `json:"containers"`
+	VirtualMachines bool   `json:"virtual_machines"`
+	VMReason        string `json:"vm_reason,omitempty"`
+	ServerName      string `json:"server_name,omitempty"`
+	ServerVersion   string `json:"server_version,omitempty"`
+	StorageDriver   string `json:"storage_driver,omitempty"`
+}
+
+// NodeResources are a node's totals, use, and what Nimbo has allocated on it.
+type NodeResources struct {
+	CPUs               int   `json:"cpus"`
+	MemoryTotal        int64 `json:"memory_total"`
+	MemoryUsed         int64 `json:"memory_used"`
+	DiskTotal          int64 `json:"disk_total"`
+	DiskUsed           int64 `json:"disk_used"`
+	AllocatedCPU       int   `json:"allocated_cpu"`
+	AllocatedMemoryMiB int64 `json:"allocated_memory_mib"`
+	AllocatedDiskMiB   int64 `json:"allocated_disk_mib"`
+}
+
+// NodeDrift is the last reconciliation report of a node.
+type NodeDrift struct {
+	MissingInIncus []string  `json:"missing_in_incus"`
+	UnknownToPanel []string  `json:"unknown_to_panel"`
+	CheckedAt      time.Time `json:"checked_at"`
+}
+
+// Node is a host running nimbo-daemon.
+type Node struct {
+	ID           string           `json:"id"`
+	Name         string           `json:"name"`
+	Status       string           `json:"status"`
+	Version      string           `json:"version,omitempty"`
+	Hostname     string           `json:"hostname,omitempty"`
+	LastSeenAt   *time.Time       `json:"last_seen_at,omitempty"`
+	Capabilities NodeCapabilities `json:"capabilities"`
+	Resources    NodeResources    `json:"resources"`
+	Images       []string         `json:"images"`
+	JobTypes     []string         `json:"job_types"`
+	Drift        *NodeDrift       `json:"drift,omitempty"`
+	CreatedAt    time.Time        `json:"created_at"`
+}
+
+// CreateNodeRequest registers a node.
+type CreateNodeRequest struct {
+	Name string `json:"name"`
+}
+
+// CreateNodeResponse carries the one-time join token and the command to run on the node.
+type CreateNodeResponse struct {
+	Node        Node      `json:"node"`
+	JoinToken   string    `json:"join_token"`
+	JoinCommand string    `json:"join_command"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
