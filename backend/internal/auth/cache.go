@@ -1,0 +1,79 @@
+package auth
+
+import (
+	"sync"
+	"time"
+)
+
+// principalCache keeps recently authenticated credentials (by hash) for a short TTL so a busy
+// client costs one query every TTL instead of one per request.
+type principalCache struct {
+	ttl     time.Duration
+	mu      sync.RWMutex
+	entries map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	p   *Principal
+	exp time.Time
+}
+
+const cacheMaxEntries = 50000
+
+func newPrincipalCache(ttl time.Duration) *principalCache {
+	return &principalCache{ttl: ttl, entries: make(map[string]cacheEntry)}
+}
+
+func (c *principalCache) get(hash string, now time.Time) *Principal {
+	if c.ttl <= 0 {
+		return nil
+	}
+	c.mu.RLock()
+	e, ok := c.entries[hash]
+	c.mu.RUnlock()
+	if !ok || now.After(e.exp) {
+		return nil
+	}
+	return e.p
+}
+
+// put stores p until now+ttl, but never past notAfter (the credential's own expiry).
+func (c *principalCache) put(hash string, p *Principal, now time.Time, notAfter *time.Time) {
+	if c.ttl <= 0 {
+		return
+	}
+	exp := now.Add(c.ttl)
+	if notAfter != nil && notAfter.Before(exp) {
+		exp = *notAfter
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= cacheMaxEntries {
+		for k, e := range c.entries {
+			if now.After(e.exp) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= cacheMaxEntries {
+			clear(c.entries)
+		}
+	}
+	c.entries[hash] = cacheEntry{p: p, exp: exp}
+}
+
+func (c *principalCache) drop(hash string) {
+	c.mu.Lock()
+	delete(c.entries, hash)
+	c.mu.Unlock()
+}
+
+// dropUser forgets every cached credential of a user.
+func (c *principalCache) dropUser(userID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.entries {
+		if e.p.User.ID == userID {
+			delete(c.entries, k)
+		}
+	}
+}

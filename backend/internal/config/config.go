@@ -1,0 +1,244 @@
+// Package config loads nimbo-panel's configuration: defaults, then a YAML file, then NIMBO_*
+// environment variables (NAME_FILE reads a secret from a file).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole panel configuration.
+type Config struct {
+	Listen    string `yaml:"listen"`
+	PublicURL string `yaml:"public_url"`
+	DataDir   string `yaml:"data_dir"`
+	Database  struct {
+		Driver string `yaml:"driver"`
+		DSN    string `yaml:"dsn"`
+	} `yaml:"database"`
+	Redis struct {
+		URL string `yaml:"url"`
+		// Prefix namespaces Nimbo's own Redis keys and channels (not asynq queues).
+		Prefix string `yaml:"prefix"`
+	} `yaml:"redis"`
+	Nodes struct {
+		RedisURL          string        `yaml:"redis_url"`
+		HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+		OfflineAfter      int           `yaml:"offline_after"`
+		CPUOvercommit     float64       `yaml:"cpu_overcommit"`
+		MemoryOvercommit  float64       `yaml:"memory_overcommit"`
+		DiskOvercommit    float64       `yaml:"disk_overcommit"`
+	} `yaml:"nodes"`
+	Log struct {
+		Level  string `yaml:"level"`
+		Format string `yaml:"format"`
+	} `yaml:"log"`
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+	// SessionTTL is how long a login session lasts.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+}
+
+// Default returns the built-in defaults. Derived values (the SQLite DSN, nodes.redis_url) are
+// filled in by Load after every layer is applied.
+func Default() Config {
+	var c Config
+	c.Listen = "127.0.0.1:8080"
+	c.PublicURL = "http://127.0.0.1:8080"
+	c.DataDir = "/var/lib/nimbo"
+	c.Database.Driver = "sqlite"
+	c.Redis.URL = "redis://127.0.0.1:6379/0"
+	c.Redis.Prefix = "nimbo:"
+	c.Nodes.HeartbeatInterval = 10 * time.Second
+	c.Nodes.OfflineAfter = 3
+	c.Nodes.CPUOvercommit = 4.0
+	c.Nodes.MemoryOvercommit = 1.0
+	c.Nodes.DiskOvercommit = 1.0
+	c.Log.Level = "info"
+	c.Log.Format = "json"
+	c.SweepInterval = 2 * time.Second
+	c.SessionTTL = 7 * 24 * time.Hour
+	return c
+}
+
+// LookupEnv reads one environment variable; os.LookupEnv in production.
+type LookupEnv func(string) (string, bool)
+
+// Load builds the configuration from defaults, the YAML file at path (or $NIMBO_CONFIG when
+// path is empty; no file when both are empty) and the environment.
+func Load(path string, env LookupEnv) (Config, error) {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	c := Default()
+	if path == "" {
+		path, _ = env("NIMBO_CONFIG")
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("read config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("parse config file %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&c, env); err != nil {
+		return c, err
+	}
+	if c.Database.DSN == "" && c.Database.Driver == "sqlite" {
+		c.Database.DSN = filepath.Join(c.DataDir, "nimbo.db")
+	}
+	if c.Nodes.RedisURL == "" {
+		c.Nodes.RedisURL = c.Redis.URL
+	}
+	return c, c.Validate()
+}
+
+func applyEnv(c *Config, env LookupEnv) error {
+	str := func(name string, dst *string, secret bool) error {
+		if v, ok := env(name); ok {
+			*dst = v
+		}
+		if !secret {
+			return nil
+		}
+		if f, ok := env(name + "_FILE"); ok && f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return fmt.Errorf("%s_FILE: %w", name, err)
+			}
+			*dst = strings.TrimRight(string(b), "\r\n")
+		}
+		return nil
+	}
+	dur := func(name string, dst *time.Duration) error {
+		if v, ok := env(name); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			*dst = d
+		}
+		return nil
+	}
+	flt := func(name string, dst *float64) error {
+		if v, ok := env(name); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			*dst = f
+		}
+		return nil
+	}
+	steps := []error{
+		str("NIMBO_LISTEN", &c.Listen, false),
+		str("NIMBO_PUBLIC_URL", &c.PublicURL, false),
+		str("NIMBO_DATA_DIR", &c.DataDir, false),
+		str("NIMBO_DATABASE_DRIVER", &c.Database.Driver, false),
+		str("NIMBO_DATABASE_DSN", &c.Database.DSN, true),
+		str("NIMBO_REDIS_URL", &c.Redis.URL, true),
+		str("NIMBO_REDIS_PREFIX", &c.Redis.Prefix, false),
+		str("NIMBO_NODES_REDIS_URL", &c.Nodes.RedisURL, true),
+		dur("NIMBO_NODES_HEARTBEAT_INTERVAL", &c.Nodes.HeartbeatInterval),
+		flt("NIMBO_NODES_CPU_OVERCOMMIT", &c.Nodes.CPUOvercommit),
+		flt("NIMBO_NODES_MEMORY_OVERCOMMIT", &c.Nodes.MemoryOvercommit),
+		flt("NIMBO_NODES_DISK_OVERCOMMIT", &c.Nodes.DiskOvercommit),
+		str("NIMBO_LOG_LEVEL", &c.Log.Level, false),
+		str("NIMBO_LOG_FORMAT", &c.Log.Format, false),
+		dur("NIMBO_SWEEP_INTERVAL", &c.SweepInterval),
+		dur("NIMBO_SESSION_TTL", &c.SessionTTL),
+	}
+	if v, ok := env("NIMBO_NODES_OFFLINE_AFTER"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			steps = append(steps, fmt.Errorf("NIMBO_NODES_OFFLINE_AFTER: %w", err))
+		}
+		c.Nodes.OfflineAfter = n
+	}
+	return errors.Join(steps...)
+}
+
+// Validate reports the first problems of a configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Listen == "" {
+		errs = append(errs, errors.New("listen is empty"))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("public_url %q is not an http(s) URL", c.PublicURL))
+	}
+	switch c.Database.Driver {
+	case "sqlite", "postgres":
+	default:
+		errs = append(errs, fmt.Errorf("database.driver %q is not sqlite or postgres", c.Database.Driver))
+	}
+	if c.Database.DSN == "" {
+		errs = append(errs, errors.New("database.dsn is empty"))
+	}
+	if c.Redis.URL == "" {
+		errs = append(errs, errors.New("redis.url is empty"))
+	}
+	if c.Nodes.HeartbeatInterval < time.Second {
+		errs = append(errs, fmt.Errorf("nodes.heartbeat_interval %s is below 1s", c.Nodes.HeartbeatInterval))
+	}
+	if c.Nodes.OfflineAfter < 1 {
+		errs = append(errs, fmt.Errorf("nodes.offline_after %d is below 1", c.Nodes.OfflineAfter))
+	}
+	for name, v := range map[string]float64{"cpu": c.Nodes.CPUOvercommit, "memory": c.Nodes.MemoryOvercommit, "disk": c.Nodes.DiskOvercommit} {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("nodes.%s_overcommit %v must be positive", name, v))
+		}
+	}
+	if _, err := c.LogLevel(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		errs = append(errs, fmt.Errorf("log.format %q is not json or text", c.Log.Format))
+	}
+	if c.SweepInterval <= 0 {
+		errs = append(errs, fmt.Errorf("sweep_interval %s must be positive", c.SweepInterval))
+	}
+	if c.SessionTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("session_ttl %s is below 1m", c.SessionTTL))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// LogLevel parses log.level.
+func (c Config) LogLevel() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		return l, fmt.Errorf("log.level %q: %w", c.Log.Level, err)
+	}
+	return l, nil
+}
+
+// Secure reports whether the panel is served over HTTPS (cookies get the Secure flag).
+func (c Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://") }
+
+// NewLogger builds the slog logger the configuration asks for.
+func (c Config) NewLogger(w io.Writer) *slog.Logger {
+	level, _ := c.LogLevel()
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Log.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,110 @@
+// Package httpapi is nimbo-panel's HTTP surface: the Fiber app, its middleware, the REST
+// routes under /api/v1 and their handlers, and the single error handler.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/nimbo-panel/nimbo/backend/api"
+	"github.com/nimbo-panel/nimbo/backend/internal/apierr"
+	"github.com/nimbo-panel/nimbo/backend/internal/auth"
+	"github.com/nimbo-panel/nimbo/backend/internal/config"
+	"github.com/nimbo-panel/nimbo/backend/internal/instance"
+	"github.com/nimbo-panel/nimbo/backend/internal/node"
+	"github.com/nimbo-panel/nimbo/backend/internal/ops"
+	"github.com/nimbo-panel/nimbo/backend/internal/store"
+)
+
+// BodyLimit caps request bodies.
+const BodyLimit = 1 << 20
+
+// Deps are what the handlers use.
+type Deps struct {
+	Config    config.Config
+	Log       *slog.Logger
+	DB        *store.DB
+	Redis     redis.UniversalClient
+	Auth      *auth.Service
+	Nodes     *node.Service
+	Instances *instance.Service
+	Ops       *ops.Service
+	// Done is closed when the panel shuts down; long polls answer at once then.
+	Done <-chan struct{}
+}
+
+type handlers struct{ Deps }
+
+// New builds the Fiber app. mount registers more routes (the node API) before the final
+// not-found handler.
+func New(d Deps, mount ...func(*fiber.App)) *fiber.App {
+	eh := ErrorHandler(d.Log)
+	app := fiber.New(fiber.Config{
+		ErrorHandler:          eh,
+		BodyLimit:             BodyLimit,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          150 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		AppName:               "nimbo-panel",
+	})
+	h := &handlers{d}
+	app.Use(requestID, accessLog(d.Log, eh), recoverer(d.Log))
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", h.readyz)
+
+	v1 := app.Group("/api/v1")
+	v1.Post("/auth/login", h.login)
+	v1.Post("/auth/logout", h.logout)
+
+	// Middleware is attached per route (not per group) so an unknown path answers 404, not 401.
+	authn := authenticate(d.Auth)
+	read, write := requireScope(api.ScopeServersRead), requireScope(api.ScopeServersWrite)
+	aread, awrite := requireScope(api.ScopeAdminRead), requireScope(api.ScopeAdminWrite)
+	v1.Get("/me", authn, h.me)
+	v1.Post("/tokens", authn, h.createToken)
+	v1.Get("/tokens", authn, h.listTokens)
+	v1.Delete("/tokens/:id", authn, h.deleteToken)
+
+	v1.Get("/servers", authn, read, h.listServers)
+	v1.Post("/servers", authn, write, h.createServer)
+	v1.Get("/servers/:id", authn, read, h.getServer)
+	v1.Delete("/servers/:id", authn, write, h.action(api.OpInstanceDelete))
+	v1.Post("/servers/:id/start", authn, write, h.action(api.OpInstanceStart))
+	v1.Post("/servers/:id/stop", authn, write, h.action(api.OpInstanceStop))
+	v1.Post("/servers/:id/restart", authn, write, h.action(api.OpInstanceRestart))
+	v1.Get("/servers/:id/operations", authn, read, h.serverOperations)
+	v1.Get("/operations/:id", authn, read, h.getOperation)
+	v1.Get("/operations/:id/wait", authn, read, h.waitOperation)
+
+	v1.Post("/admin/users", authn, requireAdmin, awrite, h.createUser)
+	v1.Get("/admin/users", authn, requireAdmin, aread, h.listUsers)
+	v1.Get("/admin/users/:id", authn, requireAdmin, aread, h.getUser)
+	v1.Post("/admin/nodes", authn, requireAdmin, awrite, h.createNode)
+	v1.Get("/admin/nodes", authn, requireAdmin, aread, h.listNodes)
+	v1.Get("/admin/nodes/:id", authn, requireAdmin, aread, h.getNode)
+	v1.Delete("/admin/nodes/:id", authn, requireAdmin, awrite, h.deleteNode)
+	v1.Get("/admin/operations", authn, requireAdmin, aread, h.adminOperations)
+
+	for _, m := range mount {
+		m(app)
+	}
+	app.Use(func(*fiber.Ctx) error { return apierr.NotFound("route not found") })
+	return app
+}
+
+func (h *handlers) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if err := h.DB.Ping(ctx); err != nil {
+		return apierr.Unavailable("database unreachable", err)
+	}
+	if err := h.Redis.Ping(ctx).Err(); err != nil {
+		return apierr.Unavailable("redis unreachable", err)
+	}
+	return c.JSON(fiber.Map{"status": "ok"})
+}

@@ -1,0 +1,95 @@
+// Package queue puts operations on the nodes' asynq queues and asks asynq about them.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/nimbo-panel/nimbo/backend/api"
+	"github.com/nimbo-panel/nimbo/backend/internal/store"
+	"github.com/nimbo-panel/nimbo/daemon/jobs"
+)
+
+// enqueueTimeout bounds one enqueue so a dead Redis does not hold a request for long; the
+// sweeper retries operations that were not enqueued.
+const enqueueTimeout = 3 * time.Second
+
+// Queue wraps an asynq client and inspector sharing one Redis connection pool.
+type Queue struct {
+	db     *store.DB
+	client *asynq.Client
+	insp   *asynq.Inspector
+}
+
+// New returns a Queue on rdb (which the caller closes).
+func New(db *store.DB, rdb redis.UniversalClient) *Queue {
+	return &Queue{db: db, client: asynq.NewClientFromRedisClient(rdb), insp: asynq.NewInspectorFromRedisClient(rdb)}
+}
+
+// TaskType maps an operation kind to its asynq task type.
+func TaskType(kind string) (string, error) {
+	switch kind {
+	case api.OpInstanceCreate:
+		return jobs.TypeInstanceCreate, nil
+	case api.OpInstanceStart:
+		return jobs.TypeInstanceStart, nil
+	case api.OpInstanceStop:
+		return jobs.TypeInstanceStop, nil
+	case api.OpInstanceRestart:
+		return jobs.TypeInstanceRestart, nil
+	case api.OpInstanceDelete:
+		return jobs.TypeInstanceDelete, nil
+	}
+	return "", fmt.Errorf("no task type for operation kind %q", kind)
+}
+
+// Task builds the asynq task of an operation on a server.
+func Task(op store.Operation, srv store.Server) (*asynq.Task, error) {
+	typ, err := TaskType(op.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if typ == jobs.TypeInstanceCreate {
+		return jobs.NewInstanceCreate(op.NodeID, jobs.InstanceCreate{
+			OperationID: op.ID, InstanceID: srv.ID, IncusName: srv.IncusName, Type: srv.Type,
+			Image: srv.Image, CPU: srv.CPU, MemoryMiB: srv.MemoryMiB, DiskMiB: srv.DiskMiB,
+		})
+	}
+	return jobs.NewInstanceAction(op.NodeID, typ, jobs.InstanceAction{
+		OperationID: op.ID, InstanceID: srv.ID, IncusName: srv.IncusName, Force: op.ForceStop,
+	})
+}
+
+// Enqueue puts the operation's task on its node's queue and records that it did. A task id
+// conflict means the task is already queued, which counts as success.
+func (q *Queue) Enqueue(ctx context.Context, op store.Operation, srv store.Server) error {
+	task, err := Task(op, srv)
+	if err != nil {
+		return err
+	}
+	ectx, cancel := context.WithTimeout(ctx, enqueueTimeout)
+	defer cancel()
+	if _, err := q.client.EnqueueContext(ectx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue operation %s: %w", op.ID, err)
+	}
+	if err := q.db.WithContext(ctx).Model(&store.Operation{}).Where("id = ?", op.ID).Update("enqueued", true).Error; err != nil {
+		return fmt.Errorf("mark operation %s enqueued: %w", op.ID, err)
+	}
+	return nil
+}
+
+// TaskInfo asks asynq about an operation's task. It returns asynq.ErrTaskNotFound or
+// asynq.ErrQueueNotFound (wrapped) when Redis does not know it.
+func (q *Queue) TaskInfo(nodeID, opID string) (*asynq.TaskInfo, error) {
+	return q.insp.GetTaskInfo(jobs.Queue(nodeID), opID)
+}
+
+// Lost reports whether err from TaskInfo means Redis does not have the task.
+func Lost(err error) bool {
+	return errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound)
+}

@@ -1,0 +1,153 @@
+// Package store holds Nimbo's GORM models, opens the database and applies the embedded SQL
+// migrations. It imports no service package.
+package store
+
+import (
+	"time"
+
+	"github.com/nimbo-panel/nimbo/backend/api"
+)
+
+// User is an account.
+type User struct {
+	ID           string `gorm:"primaryKey"`
+	Email        string
+	PasswordHash string
+	Role         string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Session is a browser session; only the SHA-256 of its token is stored.
+type Session struct {
+	TokenHash string `gorm:"primaryKey"`
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// APIToken is a bearer token of a user; only the SHA-256 of its secret is stored.
+type APIToken struct {
+	ID         string `gorm:"primaryKey"`
+	UserID     string
+	Name       string
+	Prefix     string
+	TokenHash  string
+	Scopes     string // space-separated
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	ExpiresAt  *time.Time
+}
+
+// TableName names the table of APIToken.
+func (APIToken) TableName() string { return "api_tokens" }
+
+// Node is a host running nimbo-daemon.
+type Node struct {
+	ID                 string `gorm:"primaryKey"`
+	Name               string
+	Status             string
+	Version            string
+	Hostname           string
+	CredentialHash     *string
+	JoinTokenHash      *string
+	JoinTokenExpiresAt *time.Time
+	JoinedAt           *time.Time
+	LastSeenAt         *time.Time
+	CPUs               int `gorm:"column:cpus"`
+	MemoryTotal        int64
+	MemoryUsed         int64
+	DiskTotal          int64
+	DiskUsed           int64
+	Containers         bool
+	VirtualMachines    bool
+	VMReason           string `gorm:"column:vm_reason"`
+	ServerName         string
+	ServerVersion      string
+	StorageDriver      string
+	Images             string // JSON array
+	JobTypes           string // JSON array
+	Drift              *string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// Server is a container or virtual machine. DeletedAt marks a soft-deleted server.
+type Server struct {
+	ID               string `gorm:"primaryKey"`
+	OwnerID          string
+	NodeID           string
+	Name             string
+	IncusName        string
+	Type             string
+	Image            string
+	CPU              int   `gorm:"column:cpu"`
+	MemoryMiB        int64 `gorm:"column:memory_mib"`
+	DiskMiB          int64 `gorm:"column:disk_mib"`
+	Status           string
+	UsageCPUNs       int64 `gorm:"column:usage_cpu_ns"`
+	UsageMemoryBytes int64
+	UsageDiskBytes   int64
+	UsageNetRxBytes  int64
+	UsageNetTxBytes  int64
+	UsageAt          *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	DeletedAt        *time.Time
+}
+
+// API converts the row to its wire form.
+func (s *Server) API() api.Server {
+	out := api.Server{
+		ID: s.ID, Name: s.Name, OwnerID: s.OwnerID, NodeID: s.NodeID, IncusName: s.IncusName,
+		Type: s.Type, Image: s.Image, CPU: s.CPU, MemoryMiB: s.MemoryMiB, DiskMiB: s.DiskMiB,
+		Status: s.Status, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+	}
+	if s.UsageAt != nil {
+		out.Usage = &api.ServerUsage{
+			CPUNanoseconds: s.UsageCPUNs, MemoryBytes: s.UsageMemoryBytes, DiskBytes: s.UsageDiskBytes,
+			NetRxBytes: s.UsageNetRxBytes, NetTxBytes: s.UsageNetTxBytes, At: *s.UsageAt,
+		}
+	}
+	return out
+}
+
+// Operation is one piece of infrastructure work.
+type Operation struct {
+	ID         string `gorm:"primaryKey"`
+	Kind       string
+	Status     string
+	Progress   int
+	Message    string
+	Error      string
+	ServerID   *string
+	NodeID     string
+	UserID     *string
+	PrevStatus string
+	ForceStop  bool
+	Enqueued   bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt *time.Time
+}
+
+// Finished reports whether the operation reached a final status.
+func (o *Operation) Finished() bool {
+	return o.Status == api.OpSuccess || o.Status == api.OpFailure
+}
+
+// API converts the row to its wire form.
+func (o *Operation) API() api.Operation {
+	out := api.Operation{
+		ID: o.ID, Kind: o.Kind, Status: o.Status, Progress: o.Progress, Message: o.Message,
+		Error: o.Error, NodeID: o.NodeID, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		FinishedAt: o.FinishedAt,
+	}
+	if o.ServerID != nil {
+		out.ServerID = *o.ServerID
+	}
+	return out
+}
+
+// InFlightStatuses are the operation statuses of work not finished yet.
+var InFlightStatuses = []string{api.OpPending, api.OpRunning}

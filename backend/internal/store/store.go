@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
+
+	"github.com/nimbo-panel/nimbo/migrations"
+)
+
+// Database drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// DB is an open database and the driver it speaks.
+type DB struct {
+	*gorm.DB
+	// SQL is the underlying pool, for hot paths that skip GORM.
+	SQL    *sql.DB
+	Driver string
+}
+
+// Now is the clock of every row timestamp: UTC, microsecond precision (what PostgreSQL keeps).
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Open connects to the database. SQLite runs in WAL mode with a busy timeout, foreign keys
+// and immediate transactions (writers serialize instead of failing on lock upgrade).
+func Open(ctx context.Context, driver, dsn string, log *slog.Logger) (*DB, error) {
+	gcfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		NowFunc:                Now,
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+	}
+	var (
+		g   *gorm.DB
+		err error
+	)
+	switch driver {
+	case DriverSQLite:
+		g, err = gorm.Open(sqlite.Open(sqliteDSN(dsn)), gcfg)
+	case DriverPostgres:
+		g, err = gorm.Open(postgres.Open(dsn), gcfg)
+	default:
+		return nil, fmt.Errorf("unknown database driver %q", driver)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database handle: %w", err)
+	}
+	if driver == DriverSQLite {
+		sqlDB.SetMaxOpenConns(4)
+		sqlDB.SetMaxIdleConns(4)
+	} else {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(32)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("ping %s database: %w", driver, err)
+	}
+	log.Debug("database open", "driver", driver)
+	return &DB{DB: g, SQL: sqlDB, Driver: driver}, nil
+}
+
+func sqliteDSN(dsn string) string {
+	params := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	if strings.Contains(dsn, "?") {
+		return dsn + "&" + params
+	}
+	return dsn + "?" + params
+}
+
+// Close closes the connection pool.
+func (d *DB) Close() error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return fmt.Errorf("database handle: %w", err)
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return fmt.Errorf("database handle: %w", err)
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Placeholder returns the n-th (1-based) bind parameter of the driver: $n or ?.
+func (d *DB) Placeholder(n int) string {
+	if d.Driver == DriverPostgres {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?"
+}
+
+// ForUpdate returns tx locking the rows it reads on PostgreSQL; SQLite serializes writers
+// already (immediate transactions).
+func (d *DB) ForUpdate(tx *gorm.DB) *gorm.DB {
+	if d.Driver == DriverPostgres {
+		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return tx
+}
+
+// Migrate applies, in order and each in its own transaction, the embedded migrations of the
+// driver that are not recorded in schema_migrations yet. It returns the versions it applied.
+func (d *DB) Migrate(ctx context.Context) ([]string, error) {
+	dir := d.Driver
+	entries, err := fs.ReadDir(migrations.FS, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	var applied []string
+	for _, name := range names {
+		body, err := fs.ReadFile(migrations.FS, path.Join(dir, name))
+		if err != nil {
+			return applied, fmt.Errorf("read migration %s: %w", name, err)
+		}
+		version := strings.TrimSuffix(name, ".sql")
+		done, err := d.applyOne(ctx, version, string(body))
+		if err != nil {
+			return applied, fmt.Errorf("migration %s: %w", version, err)
+		}
+		if done {
+			applied = append(applied, version)
+		}
+	}
+	return applied, nil
+}
+
+func (d *DB) applyOne(ctx context.Context, version, body string) (bool, error) {
+	applied := false
+	err := d.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if d.Driver == DriverPostgres {
+			// Serialize concurrent migrators (several panel processes starting together).
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(7254011)").Error; err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+		}
+		if err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`).Error; err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		var n int64
+		if err := tx.Raw("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n).Error; err != nil {
+			return fmt.Errorf("read schema_migrations: %w", err)
+		}
+		if n > 0 {
+			return nil
+		}
+		if err := tx.Exec(body).Error; err != nil {
+			return fmt.Errorf("apply: %w", err)
+		}
+		if err := tx.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, Now()).Error; err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		applied = true
+		return nil
+	})
+	return applied, err
+}
+
+// IsDuplicate reports whether err is a unique-constraint violation.
+func IsDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }
+
+// IsNotFound reports whether err is GORM's record-not-found.
+func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
