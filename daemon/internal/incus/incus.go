@@ -36,8 +36,13 @@ const KVMDevice = "/dev/kvm"
 
 // Client is a connection to the local Incus/LXD daemon. It is safe for concurrent use.
 type Client struct {
-	srv    incusclient.InstanceServer
-	pool   string
+	srv  incusclient.InstanceServer
+	pool string
+	// env is the server environment, read once at Connect: the Incus client's GetServer
+	// rewrites a cached struct that every other call reads without a lock, so it must not
+	// run concurrently with them. The environment (server, version, drivers) only changes
+	// with a restart of Incus/LXD.
+	env    incusapi.ServerEnvironment
 	kvm    string
 	cancel context.CancelFunc
 	// submit serializes the calls that start an Incus operation: the Incus client
@@ -59,12 +64,18 @@ func Connect(ctx context.Context, socket, pool string) (*Client, error) {
 		cancel()
 		return nil, fmt.Errorf("connect incus %s: %w", socket, err)
 	}
+	info, _, err := srv.GetServer()
+	if err != nil {
+		srv.Disconnect()
+		cancel()
+		return nil, fmt.Errorf("incus server info: %w", err)
+	}
 	if _, _, err := srv.GetStoragePool(pool); err != nil {
 		srv.Disconnect()
 		cancel()
 		return nil, fmt.Errorf("incus storage pool %q: %w", pool, err)
 	}
-	return &Client{srv: srv, pool: pool, kvm: KVMDevice, cancel: cancel}, nil
+	return &Client{srv: srv, pool: pool, kvm: KVMDevice, env: info.Environment, cancel: cancel}, nil
 }
 
 // Close releases the connection.
@@ -79,22 +90,18 @@ func (c *Client) StoragePool() string { return c.pool }
 // Capabilities reads what this node can run. Containers are always possible; virtual
 // machines need the qemu driver in the server environment and the KVM device.
 func (c *Client) Capabilities(ctx context.Context) (api.Capabilities, error) {
-	srv, _, err := c.srv.GetServer()
-	if err != nil {
-		return api.Capabilities{}, fmt.Errorf("incus server info: %w", err)
-	}
 	pool, _, err := c.srv.GetStoragePool(c.pool)
 	if err != nil {
 		return api.Capabilities{}, fmt.Errorf("incus storage pool %q: %w", c.pool, err)
 	}
 	caps := api.Capabilities{
 		Containers:    true,
-		ServerName:    srv.Environment.Server,
-		ServerVersion: srv.Environment.ServerVersion,
+		ServerName:    c.env.Server,
+		ServerVersion: c.env.ServerVersion,
 		StorageDriver: pool.Driver,
 		StoragePool:   c.pool,
 	}
-	caps.VirtualMachines, caps.VMReason = vmSupport(srv.Environment.Driver, c.kvm)
+	caps.VirtualMachines, caps.VMReason = vmSupport(c.env.Driver, c.kvm)
 	return caps, nil
 }
 
