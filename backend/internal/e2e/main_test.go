@@ -130,6 +130,9 @@ func newStack(t *testing.T, driver string) *stack.Stack {
 			t.Logf("daemon log:\n%s", s.Log("nimbo-daemon"))
 		}
 		s.Close()
+		for _, r := range s.RaceReports() {
+			t.Errorf("data race in a stack process:\n%s", r)
+		}
 	})
 	return s
 }

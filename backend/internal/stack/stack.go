@@ -426,6 +426,28 @@ func (s *Stack) Log(name string) string {
 	return string(b)
 }
 
+// RaceReports returns the data race reports the race-built processes wrote to their logs.
+func (s *Stack) RaceReports() []string {
+	var out []string
+	for _, name := range []string{"nimbo-panel", "nimbo-daemon"} {
+		b, _ := os.ReadFile(filepath.Join(s.Opts.Dir, name+".log"))
+		for rest := string(b); ; {
+			i := strings.Index(rest, "WARNING: DATA RACE")
+			if i < 0 {
+				break
+			}
+			rest = rest[i:]
+			end := strings.Index(rest, "==================")
+			if end < 0 {
+				end = len(rest)
+			}
+			out = append(out, name+": "+rest[:end])
+			rest = rest[end:]
+		}
+	}
+	return out
+}
+
 // Close stops both processes and drops the PostgreSQL database.
 func (s *Stack) Close() {
 	s.StopDaemon()
