@@ -3,14 +3,17 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	incus "github.com/lxc/incus/v6/client"
+	incusapi "github.com/lxc/incus/v6/shared/api"
 
 	"github.com/nimbo-panel/nimbo/backend/api"
 	"github.com/nimbo-panel/nimbo/backend/internal/stack"
+	daemonapi "github.com/nimbo-panel/nimbo/daemon/api"
 	"github.com/nimbo-panel/nimbo/daemon/jobs"
 )
 
@@ -26,6 +29,7 @@ func TestSpine(t *testing.T) {
 			t.Run("vm without kvm", func(t *testing.T) { testVMWithoutKVM(t, s) })
 			t.Run("authorization", func(t *testing.T) { testAuthorization(t, s, c) })
 			t.Run("bad input", func(t *testing.T) { testBadInput(t, s) })
+			t.Run("reconcile", func(t *testing.T) { testReconcile(t, s, c) })
 		})
 	}
 }
@@ -470,4 +474,50 @@ func testBadInput(t *testing.T, s *stack.Stack) {
 		t.Fatalf("bad input left something behind: servers %d→%d, operations %d→%d, queued tasks %d→%d",
 			servers0, servers1, ops0, ops1, queued0, queued1)
 	}
+}
+
+// testReconcile removes a server's container behind the panel's back and plants a container
+// with the node's label that the panel never made; the daemon's reconcile loop reports both.
+func testReconcile(t *testing.T, s *stack.Stack, c incus.InstanceServer) {
+	ctx := context.Background()
+	srv := createServer(t, s, c, s.AdminToken, api.CreateServerRequest{
+		Name: tempName("gone"), Image: s.Opts.Env.Image, Type: api.TypeContainer, CPU: 1, MemoryMiB: 64, DiskMiB: 256,
+	})
+	removeInstance(c, srv.IncusName)
+
+	stranger := tempName("stranger")
+	op, err := c.CreateInstance(incusapi.InstancesPost{
+		Name:   stranger,
+		Type:   incusapi.InstanceTypeContainer,
+		Source: incusapi.InstanceSource{Type: "image", Alias: s.Opts.Env.Image},
+		InstancePut: incusapi.InstancePut{Config: map[string]string{
+			daemonapi.NodeLabel: s.NodeID, daemonapi.InstanceLabel: "00000000-0000-4000-8000-000000000000",
+		}},
+	})
+	if err == nil {
+		err = op.Wait()
+	}
+	if err != nil {
+		t.Fatalf("create stranger: %v", err)
+	}
+	t.Cleanup(func() { removeInstance(c, stranger) })
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		n, err := s.Node(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := getServer(t, s, s.AdminToken, srv.ID)
+		if n.Drift != nil && slices.Contains(n.Drift.MissingInIncus, srv.ID) &&
+			slices.Contains(n.Drift.UnknownToPanel, stranger) && got.Status == api.StatusMissing {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drift not reported after 60s: node drift %+v, server status %q", n.Drift, got.Status)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	// The panel decides: deleting the missing server succeeds and clears it.
+	act(t, s, s.AdminToken, srv.ID, "delete")
 }
