@@ -13,10 +13,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/nimbo-panel/nimbo/backend/api"
 	"github.com/nimbo-panel/nimbo/backend/internal/apierr"
@@ -103,7 +107,31 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = a.Close() }()
+	if cfg.PprofListen != "" {
+		stop, err := servePprof(ctx, cfg.PprofListen)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return a.Run(ctx)
+}
+
+// servePprof serves net/http/pprof on addr until the returned stop is called.
+func servePprof(ctx context.Context, addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, nil
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -47,6 +47,9 @@ type Config struct {
 	SweepInterval time.Duration `yaml:"sweep_interval"`
 	// SessionTTL is how long a login session lasts.
 	SessionTTL time.Duration `yaml:"session_ttl"`
+	// PprofListen, when set, serves Go's runtime profiles (net/http/pprof) on this address.
+	// Off by default; bind it to loopback.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 // Default returns the built-in defaults. Derived values (the SQLite DSN, nodes.redis_url) are
@@ -161,6 +164,7 @@ func applyEnv(c *Config, env LookupEnv) error {
 		str("NIMBO_LOG_FORMAT", &c.Log.Format, false),
 		dur("NIMBO_SWEEP_INTERVAL", &c.SweepInterval),
 		dur("NIMBO_SESSION_TTL", &c.SessionTTL),
+		str("NIMBO_PPROF_LISTEN", &c.PprofListen, false),
 	}
 	if v, ok := env("NIMBO_NODES_OFFLINE_AFTER"); ok {
 		n, err := strconv.Atoi(v)

@@ -282,14 +282,12 @@ const serverColumns = `id, owner_id, node_id, name, incus_name, type, image, cpu
 // count (plus a COUNT only when the page is past the end), scanned without GORM.
 func (s *Service) List(ctx context.Context, v ops.Viewer, f ListFilter) ([]store.Server, int64, error) {
 	var (
-		where strings.Builder
+		conds []string // each with one "?" for its argument
 		args  []any
 	)
-	where.WriteString("deleted_at IS NULL")
 	add := func(cond string, arg any) {
+		conds = append(conds, cond)
 		args = append(args, arg)
-		where.WriteString(" AND ")
-		where.WriteString(strings.Replace(cond, "?", s.db.Placeholder(len(args)), 1))
 	}
 	if !v.Admin {
 		add("owner_id = ?", v.UserID)
@@ -307,17 +305,30 @@ func (s *Service) List(ctx context.Context, v ops.Viewer, f ListFilter) ([]store
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.Q)
 		add(`name LIKE ? ESCAPE '\'`, "%"+esc+"%")
 	}
-	w := where.String()
-	page := append(slices.Clone(args), f.PerPage, (f.Page-1)*f.PerPage)
-	q := "SELECT " + serverColumns + ", COUNT(*) OVER () FROM servers WHERE " + w +
-		" ORDER BY created_at DESC, id DESC LIMIT " + s.db.Placeholder(len(args)+1) + " OFFSET " + s.db.Placeholder(len(args)+2)
+	// where renders the filter with placeholders numbered from first.
+	where := func(first int) string {
+		var b strings.Builder
+		b.WriteString("deleted_at IS NULL")
+		for i, c := range conds {
+			b.WriteString(" AND ")
+			b.WriteString(strings.Replace(c, "?", s.db.Placeholder(first+i), 1))
+		}
+		return b.String()
+	}
+	n := len(args)
+	// One round trip: the page walks the (partial) index in sort order and stops after LIMIT
+	// rows; the total is an uncorrelated scalar subquery, evaluated once over the index. A
+	// window count (COUNT(*) OVER ()) would make the page read and sort every matching row.
+	q := "SELECT " + serverColumns + ", (SELECT COUNT(*) FROM servers WHERE " + where(n+1) + ") FROM servers WHERE " + where(1) +
+		" ORDER BY created_at DESC, id DESC LIMIT " + s.db.Placeholder(2*n+1) + " OFFSET " + s.db.Placeholder(2*n+2)
+	page := append(append(slices.Clone(args), args...), f.PerPage, (f.Page-1)*f.PerPage)
+	out := make([]store.Server, 0, f.PerPage)
+	var total int64
 	rows, err := s.db.SQL.QueryContext(ctx, q, page...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list servers: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	out := make([]store.Server, 0, f.PerPage)
-	var total int64
 	for rows.Next() {
 		var (
 			srv     store.Server
@@ -339,8 +350,8 @@ func (s *Service) List(ctx context.Context, v ops.Viewer, f ListFilter) ([]store
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("list servers: %w", err)
 	}
-	if len(out) == 0 && f.Page > 1 {
-		if err := s.db.SQL.QueryRowContext(ctx, "SELECT COUNT(*) FROM servers WHERE "+w, args...).Scan(&total); err != nil {
+	if len(out) == 0 && f.Page > 1 { // past the last page: the total still counts
+		if err := s.db.SQL.QueryRowContext(ctx, "SELECT COUNT(*) FROM servers WHERE "+where(1), args...).Scan(&total); err != nil {
 			return nil, 0, fmt.Errorf("count servers: %w", err)
 		}
 	}
