@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/nimbo-panel/nimbo/backend/api"
+	"github.com/nimbo-panel/nimbo/backend/internal/stack"
+)
+
+// privateRedis runs a redis-server without persistence on a free loopback port, so that a
+// test can kill it and bring it back empty without disturbing the shared one.
+type privateRedis struct {
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startPrivateRedis(t *testing.T, port int, dir string) *privateRedis {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server not installed: %v", err)
+	}
+	r := &privateRedis{port: port, dir: dir, done: make(chan struct{})}
+	r.cmd = exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"))
+	if err := r.cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	go func() { _ = r.cmd.Wait(); close(r.done) }()
+	c := redis.NewClient(&redis.Options{Addr: r.addr()})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("private redis on %d did not answer", port)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return r
+}
+
+func (r *privateRedis) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
+
+func (r *privateRedis) kill() {
+	_ = r.cmd.Process.Kill()
+	<-r.done
+}
+
+// TestRedisRestart loses Redis (killed, back empty: no persistence) while a job waits in the
+// queue; the panel's sweeper enqueues the operation again and it finishes with one container.
+func TestRedisRestart(t *testing.T) {
+	need(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir := t.TempDir()
+	rd := startPrivateRedis(t, port, dir)
+	t.Cleanup(func() { rd.kill() })
+
+	env := st.env
+	env.RedisURL = "redis://" + rd.addr() + "/0"
+	ctx := context.Background()
+	s, err := stack.Start(ctx, stack.Options{Driver: "sqlite", Env: env, BinDir: st.binDir, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("panel log:\n%s", s.Log("nimbo-panel"))
+			t.Logf("daemon log:\n%s", s.Log("nimbo-daemon"))
+		}
+		s.Close()
+		for _, r := range s.RaceReports() {
+			t.Errorf("data race in a stack process:\n%s", r)
+		}
+	})
+	c := lxd(t)
+
+	s.StopDaemon()
+	r, err := s.Do(ctx, http.MethodPost, "/api/v1/servers", s.AdminToken, api.CreateServerRequest{
+		Name: tempName("redis"), Image: env.Image, Type: api.TypeContainer, CPU: 1, MemoryMiB: 64, DiskMiB: 256, NodeID: s.NodeID,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	var acc api.ServerAccepted
+	if err := r.Decode(&acc); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeInstance(c, acc.Server.IncusName) })
+
+	// Redis dies and comes back empty: the queued task is gone.
+	rd.kill()
+	rd = startPrivateRedis(t, port, dir)
+	rc := redis.NewClient(&redis.Options{Addr: rd.addr()})
+	n, err := rc.DBSize(ctx).Result()
+	rc.Close()
+	if err != nil || n != 0 {
+		t.Fatalf("restarted redis holds %d keys (%v), want an empty one", n, err)
+	}
+	lost := time.Now()
+
+	if err := s.StartDaemon(ctx); err != nil {
+		t.Fatal(err)
+	}
+	op, err := s.WaitOperation(ctx, s.AdminToken, acc.Operation.ID, 2*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Status != api.OpSuccess {
+		t.Fatalf("operation after the Redis restart: %s %s", op.Status, op.Error)
+	}
+	t.Logf("operation finished %s after Redis lost its task", time.Since(lost).Round(time.Millisecond))
+	if names := instancesFor(t, c, acc.Server.ID); len(names) != 1 {
+		t.Fatalf("LXD instances for the server: %v, want exactly one", names)
+	}
+	// The panel works on the new Redis: another action runs end to end.
+	act(t, s, s.AdminToken, acc.Server.ID, "delete")
+}
