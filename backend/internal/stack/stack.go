@@ -98,7 +98,8 @@ type Options struct {
 	Dir string
 	// HeartbeatInterval is the panel's node heartbeat interval (default 1s).
 	HeartbeatInterval time.Duration
-	// TaskCheckInterval is the daemon's idle queue poll interval (default 50ms).
+	// TaskCheckInterval is the daemon's idle queue poll interval (default: the daemon's
+	// own default, so that tests and benchmarks measure what ships).
 	TaskCheckInterval time.Duration
 	// LogLevel of both processes (default "info").
 	LogLevel string
@@ -143,9 +144,6 @@ func RandomSuffix(n int) string {
 func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if o.HeartbeatInterval == 0 {
 		o.HeartbeatInterval = time.Second
-	}
-	if o.TaskCheckInterval == 0 {
-		o.TaskCheckInterval = 50 * time.Millisecond
 	}
 	if o.LogLevel == "" {
 		o.LogLevel = "info"
@@ -251,12 +249,15 @@ func (s *Stack) panelEnv() []string {
 }
 
 func (s *Stack) daemonEnv() []string {
-	return append(os.Environ(),
+	env := append(os.Environ(),
 		"NIMBO_DAEMON_INCUS_SOCKET="+s.Opts.Env.IncusSocket,
-		"NIMBO_DAEMON_TASK_CHECK_INTERVAL="+s.Opts.TaskCheckInterval.String(),
 		"NIMBO_DAEMON_RECONCILE_INTERVAL=2s",
 		"NIMBO_DAEMON_STOP_TIMEOUT=10s",
 	)
+	if s.Opts.TaskCheckInterval > 0 {
+		env = append(env, "NIMBO_DAEMON_TASK_CHECK_INTERVAL="+s.Opts.TaskCheckInterval.String())
+	}
+	return env
 }
 
 func (s *Stack) panelCLI(ctx context.Context, args ...string) (string, error) {

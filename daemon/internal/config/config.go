@@ -63,6 +63,13 @@ type Config struct {
 	LogFormat string `yaml:"log_format"`
 }
 
+// DefaultTaskCheckInterval is the default task_check_interval. An idle asynq server sleeps
+// between half and one and a half of it after finding its queue empty, so a job waits about
+// half of it on average before it starts. Each poll is one small Lua script on Redis
+// (measured ≈40 µs of Redis CPU here): at 20 ms an idle node costs Redis ≈50 calls and
+// ≈2 ms of CPU per second, about 0.2 % of one core.
+const DefaultTaskCheckInterval = 20 * time.Millisecond
+
 // LookupFunc reads an environment variable; os.LookupEnv is the usual one.
 type LookupFunc func(key string) (string, bool)
 
@@ -78,7 +85,7 @@ func Default() Config {
 		IncusSocket:       sock,
 		StoragePool:       "default",
 		Concurrency:       4,
-		TaskCheckInterval: 100 * time.Millisecond,
+		TaskCheckInterval: DefaultTaskCheckInterval,
 		HeartbeatInterval: 10 * time.Second,
 		ReconcileInterval: 60 * time.Second,
 		StopTimeout:       30 * time.Second,

@@ -23,7 +23,7 @@ func valid() Config {
 func TestDefaults(t *testing.T) {
 	t.Parallel()
 	c := Default()
-	if c.StoragePool != "default" || c.Concurrency != 4 || c.TaskCheckInterval != 100*time.Millisecond ||
+	if c.StoragePool != "default" || c.Concurrency != 4 || c.TaskCheckInterval != DefaultTaskCheckInterval ||
 		c.HeartbeatInterval != 10*time.Second || c.ReconcileInterval != 60*time.Second || c.StopTimeout != 30*time.Second ||
 		c.RedisURL != "redis://127.0.0.1:6379/0" {
 		t.Fatalf("defaults: %+v", c)
@@ -65,11 +65,11 @@ func TestLoadLayers(t *testing.T) {
 		}, ""},
 		{"env over file", cfgFile, map[string]string{
 			"NIMBO_DAEMON_CONCURRENCY":         "2",
-			"NIMBO_DAEMON_TASK_CHECK_INTERVAL": "20ms",
+			"NIMBO_DAEMON_TASK_CHECK_INTERVAL": "35ms",
 			"NIMBO_DAEMON_PANEL_URL":           "http://env.example:8080",
 			"NIMBO_DAEMON_CREDENTIAL_FILE":     credFile,
 		}, func(t *testing.T, c Config) {
-			if c.Concurrency != 2 || c.TaskCheckInterval != 20*time.Millisecond || c.PanelURL != "http://env.example:8080" ||
+			if c.Concurrency != 2 || c.TaskCheckInterval != 35*time.Millisecond || c.PanelURL != "http://env.example:8080" ||
 				c.Credential != "from-file" || c.NodeID != "node-from-file-1" {
 				t.Fatalf("%+v", c)
 			}

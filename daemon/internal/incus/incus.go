@@ -361,6 +361,13 @@ func (c *Client) Start(ctx context.Context, name string) error {
 	if inst.State == api.StateFrozen {
 		return c.state(ctx, name, incusapi.InstanceStatePut{Action: "unfreeze"})
 	}
+	return c.StartStopped(ctx, name)
+}
+
+// StartStopped starts an instance the caller knows to be stopped (one it has just
+// created), without Start's first read of the state. Like Start, it succeeds when the
+// instance turns out to be running already.
+func (c *Client) StartStopped(ctx context.Context, name string) error {
 	if err := c.state(ctx, name, incusapi.InstanceStatePut{Action: "start"}); err != nil {
 		if again, gerr := c.Get(ctx, name); gerr == nil && again.State == api.StateRunning {
 			return nil

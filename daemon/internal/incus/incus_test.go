@@ -87,7 +87,8 @@ func TestInstanceLifecycle(t *testing.T) {
 		do   func() error
 		want string
 	}{
-		{"start", func() error { return c.Start(ctx, name) }, api.StateRunning},
+		{"start stopped", func() error { return c.StartStopped(ctx, name) }, api.StateRunning},
+		{"start stopped when running", func() error { return c.StartStopped(ctx, name) }, api.StateRunning},
 		{"start again", func() error { return c.Start(ctx, name) }, api.StateRunning},
 		{"restart forced", func() error { return c.Restart(ctx, name, time.Second, true) }, api.StateRunning},
 		{"stop forced", func() error { return c.Stop(ctx, name, time.Second, true) }, api.StateStopped},
@@ -129,6 +130,9 @@ func TestInstanceLifecycle(t *testing.T) {
 	}
 	if err := c.Start(ctx, name); !errors.Is(err, incus.ErrNotFound) {
 		t.Fatalf("Start of a missing instance: %v", err)
+	}
+	if err := c.StartStopped(ctx, name); !errors.Is(err, incus.ErrNotFound) {
+		t.Fatalf("StartStopped of a missing instance: %v", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/nimbo-panel/nimbo/daemon/api"
 	"github.com/nimbo-panel/nimbo/daemon/internal/incus"
 	"github.com/nimbo-panel/nimbo/daemon/jobs"
 )
@@ -39,22 +40,17 @@ func (w *Worker) handleCreate(ctx context.Context, t *asynq.Task) error {
 			return permanent(fmt.Errorf("cannot create virtual machine %s: %s", p.IncusName, caps.VMReason))
 		}
 	}
-	w.progress(ctx, log, p.OperationID, 10, "creating instance")
+	w.progress(p.OperationID, 10, "creating instance")
 	created, err := w.ensureInstance(ctx, log, p)
 	if err != nil {
 		return err
 	}
-	w.progress(ctx, log, p.OperationID, 60, "starting")
-	state, err := w.startCreated(ctx, p.IncusName)
-	if err != nil {
-		if created {
-			w.rollback(ctx, log, p.IncusName)
-		}
+	w.progress(p.OperationID, 60, "starting")
+	if err := w.startEnsured(ctx, log, p.IncusName, created); err != nil {
 		return err
 	}
-	w.progress(ctx, log, p.OperationID, 100, "running")
-	log.Info("instance created", "created_now", created, "state", state)
-	return w.succeed(ctx, p.OperationID, state)
+	log.Info("instance created", "created_now", created)
+	return w.succeed(ctx, p.OperationID, api.StateRunning)
 }
 
 // ensureInstance makes sure the instance exists, and reports whether this call created it.
@@ -127,16 +123,22 @@ func isFingerprint(s string) bool {
 	return true
 }
 
-// startCreated starts the instance and returns its resulting state.
-func (w *Worker) startCreated(ctx context.Context, name string) (string, error) {
-	if err := w.incus.Start(ctx, name); err != nil {
-		return "", fmt.Errorf("start instance %s: %w", name, err)
+// startEnsured starts the instance ensureInstance returned; when that call created it
+// (created), it is known to be stopped, and a failed start deletes it again. Start and
+// StartStopped return nil only once the instance is running (started now, already running,
+// or unfrozen), so its state needs no second read.
+func (w *Worker) startEnsured(ctx context.Context, log *slog.Logger, name string, created bool) error {
+	start := w.incus.Start
+	if created {
+		start = w.incus.StartStopped
 	}
-	inst, err := w.incus.Get(ctx, name)
-	if err != nil {
-		return "", fmt.Errorf("read instance %s after start: %w", name, err)
+	if err := start(ctx, name); err != nil {
+		if created {
+			w.rollback(ctx, log, name)
+		}
+		return fmt.Errorf("start instance %s: %w", name, err)
 	}
-	return inst.State, nil
+	return nil
 }
 
 // rollback deletes an instance this attempt created, even when ctx has ended.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +38,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	startReporter(t, w) // as Run does
 	return &fixture{w: w, incus: inc, panel: fake, nodeID: nodeID}
 }
 
@@ -111,12 +114,24 @@ func TestCreateAppliesLimitsAndRuns(t *testing.T) {
 	if inst.State != api.StateRunning || inst.Type != "container" {
 		t.Errorf("state %q type %q, want running container", inst.State, inst.Type)
 	}
-	var pct []int
-	for _, pr := range f.panel.Progress(p.OperationID) {
-		pct = append(pct, pr.Progress)
+	// Progress is sent in the background (a lagging reporter keeps only the newest report),
+	// but all of it arrives before the result, which sets 100.
+	var seen []string
+	for _, c := range f.panel.Calls(strings.Replace(api.PathOperation, "{id}", p.OperationID, 1)) {
+		switch {
+		case strings.HasSuffix(c.Path, "/progress"):
+			var pr api.Progress
+			if err := json.Unmarshal(c.Body, &pr); err != nil {
+				t.Fatal(err)
+			}
+			seen = append(seen, fmt.Sprintf("progress %d %s", pr.Progress, pr.Message))
+		case strings.HasSuffix(c.Path, "/result"):
+			seen = append(seen, "result")
+		}
 	}
-	if len(pct) != 3 || pct[0] != 10 || pct[1] != 60 || pct[2] != 100 {
-		t.Errorf("progress = %v, want [10 60 100]", pct)
+	wantCalls := []string{"progress 10 creating instance", "progress 60 starting", "result"}
+	if !slices.Equal(seen, wantCalls) && !slices.Equal(seen, wantCalls[1:]) {
+		t.Errorf("calls = %q, want %q (or without the first)", seen, wantCalls)
 	}
 	rs := f.panel.Results(p.OperationID)
 	if len(rs) != 1 || rs[0] != (api.Result{Status: api.OpSuccess, State: api.StateRunning}) {
@@ -240,29 +255,19 @@ func TestCreateFailsPermanently(t *testing.T) {
 	}
 }
 
-// cancelAt cancels the task context when a given progress is reported, simulating a
-// failure between creating and starting the instance.
-type cancelAt struct {
-	Reporter
-	at     int
-	cancel context.CancelFunc
-}
-
-func (c cancelAt) Progress(ctx context.Context, opID string, p api.Progress) error {
-	if p.Progress == c.at {
-		c.cancel()
-	}
-	return c.Reporter.Progress(ctx, opID, p)
-}
-
+// TestCreateRollsBackWhenStartFails runs the two steps of handleCreate, the second with the
+// task context cancelled (a daemon shutting down between creating and starting).
 func TestCreateRollsBackWhenStartFails(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	p := f.createPayload(t)
+	created, err := f.w.ensureInstance(ctxT(t), f.w.log, p)
+	if err != nil || !created {
+		t.Fatalf("ensureInstance = %v, %v; want created", created, err)
+	}
 	ctx, cancel := context.WithCancel(ctxT(t))
-	f.w.report = cancelAt{Reporter: f.w.report, at: 60, cancel: cancel}
-
-	err := f.w.ProcessTask(ctx, createTask(t, p))
+	cancel()
+	err = f.w.startEnsured(ctx, f.w.log, p.IncusName, created)
 	if err == nil || errors.Is(err, asynq.SkipRetry) {
 		t.Fatalf("err = %v, want a retryable error", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/nimbo-panel/nimbo/daemon/api"
 	"github.com/nimbo-panel/nimbo/daemon/internal/incus"
 	"github.com/nimbo-panel/nimbo/daemon/jobs"
 )
@@ -25,7 +26,6 @@ func (w *Worker) handleAction(ctx context.Context, t *asynq.Task) error {
 	switch {
 	case errors.Is(err, incus.ErrNotFound) && t.Type() == jobs.TypeInstanceDelete:
 		log.Info("instance already gone")
-		w.progress(ctx, log, p.OperationID, 100, "deleted")
 		return w.succeed(ctx, p.OperationID, "")
 	case errors.Is(err, incus.ErrNotFound):
 		return permanent(fmt.Errorf("instance %s does not exist on this node", p.IncusName))
@@ -35,8 +35,7 @@ func (w *Worker) handleAction(ctx context.Context, t *asynq.Task) error {
 	if err := owned(inst, p.InstanceID); err != nil {
 		return err
 	}
-	verb, done := actionWords(t.Type())
-	w.progress(ctx, log, p.OperationID, 10, verb)
+	w.progress(p.OperationID, 10, actionVerb(t.Type()))
 	switch t.Type() {
 	case jobs.TypeInstanceStart:
 		err = w.incus.Start(ctx, p.IncusName)
@@ -55,30 +54,35 @@ func (w *Worker) handleAction(ctx context.Context, t *asynq.Task) error {
 		}
 		return fmt.Errorf("%s %s: %w", t.Type(), p.IncusName, err)
 	}
-	state := ""
-	if t.Type() != jobs.TypeInstanceDelete {
-		after, err := w.incus.Get(ctx, p.IncusName)
-		if err != nil {
-			return fmt.Errorf("read instance %s after %s: %w", p.IncusName, t.Type(), err)
-		}
-		state = after.State
-	}
-	w.progress(ctx, log, p.OperationID, 100, done)
+	state := actionState(t.Type())
 	log.Info("instance action done", "state", state)
 	return w.succeed(ctx, p.OperationID, state)
 }
 
-// actionWords are the progress messages of an action: while running and when done.
-func actionWords(taskType string) (string, string) {
+// actionState is the instance state after a successful action: incus.Client's Start, Stop
+// and Restart return nil only once the instance is in it, so it needs no second read; ""
+// after a delete.
+func actionState(taskType string) string {
+	switch taskType {
+	case jobs.TypeInstanceStop:
+		return api.StateStopped
+	case jobs.TypeInstanceDelete:
+		return ""
+	}
+	return api.StateRunning
+}
+
+// actionVerb is the progress message of an action while it runs.
+func actionVerb(taskType string) string {
 	switch taskType {
 	case jobs.TypeInstanceStart:
-		return "starting", "running"
+		return "starting"
 	case jobs.TypeInstanceStop:
-		return "stopping", "stopped"
+		return "stopping"
 	case jobs.TypeInstanceRestart:
-		return "restarting", "running"
+		return "restarting"
 	case jobs.TypeInstanceDelete:
-		return "deleting", "deleted"
+		return "deleting"
 	}
-	return taskType, "done"
+	return taskType
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nimbo-panel/nimbo/daemon/api"
+	"github.com/nimbo-panel/nimbo/daemon/internal/config"
 	"github.com/nimbo-panel/nimbo/daemon/internal/incus"
 	"github.com/nimbo-panel/nimbo/daemon/jobs"
 )
@@ -33,7 +34,8 @@ type Config struct {
 	NodeID string
 	// Concurrency is how many tasks run at once (default 4).
 	Concurrency int
-	// TaskCheckInterval is how often an idle server polls the queue (default 100 ms).
+	// TaskCheckInterval is how often an idle server polls the queue (default
+	// config.DefaultTaskCheckInterval).
 	TaskCheckInterval time.Duration
 	// StopTimeout bounds a clean shutdown of an instance before it is forced (default 30 s).
 	StopTimeout time.Duration
@@ -50,8 +52,10 @@ type Worker struct {
 	rdb    redis.UniversalClient
 	incus  *incus.Client
 	report Reporter
-	log    *slog.Logger
-	mux    *asynq.ServeMux
+	// progressQ sends progress reports in the background, ordered before results.
+	progressQ *progressQueue
+	log       *slog.Logger
+	mux       *asynq.ServeMux
 }
 
 // New returns a worker of nodeID consuming from rdb, acting on inc and reporting to rep.
@@ -63,7 +67,7 @@ func New(cfg Config, rdb redis.UniversalClient, inc *incus.Client, rep Reporter)
 		cfg.Concurrency = 4
 	}
 	if cfg.TaskCheckInterval <= 0 {
-		cfg.TaskCheckInterval = 100 * time.Millisecond
+		cfg.TaskCheckInterval = config.DefaultTaskCheckInterval
 	}
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = 30 * time.Second
@@ -82,6 +86,9 @@ func New(cfg Config, rdb redis.UniversalClient, inc *incus.Client, rep Reporter)
 		log:    cfg.Logger.With("node_id", cfg.NodeID),
 		mux:    asynq.NewServeMux(),
 	}
+	w.progressQ = newProgressQueue(func(ctx context.Context, opID string, p api.Progress) error {
+		return w.report.Progress(ctx, opID, p)
+	}, w.log)
 	w.mux.HandleFunc(jobs.TypeInstanceCreate, w.handleCreate)
 	for _, t := range []string{jobs.TypeInstanceStart, jobs.TypeInstanceStop, jobs.TypeInstanceRestart, jobs.TypeInstanceDelete} {
 		w.mux.HandleFunc(t, w.handleAction)
@@ -99,7 +106,8 @@ func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 
 // Run reclaims tasks orphaned by a previous process of this daemon (see ReclaimOrphans),
 // then serves the node's queue until ctx is cancelled, then shuts the server down, giving
-// running tasks ShutdownTimeout to finish.
+// running tasks ShutdownTimeout to finish. Progress reports are sent by a goroutine of Run
+// that stops after the server; Run returns once it has.
 func (w *Worker) Run(ctx context.Context) error {
 	n, err := ReclaimOrphans(ctx, w.rdb, w.Queue())
 	if err != nil {
@@ -118,10 +126,22 @@ func (w *Worker) Run(ctx context.Context) error {
 		ShutdownTimeout:          w.cfg.ShutdownTimeout,
 		Logger:                   asynqLogger{w.log.With("component", "asynq")},
 	})
+	// The reporter outlives the server: tasks finishing during Shutdown still report.
+	rctx, stopReporter := context.WithCancel(context.WithoutCancel(ctx))
+	reporterDone := make(chan struct{})
+	go func() {
+		defer close(reporterDone)
+		w.progressQ.run(rctx)
+	}()
+	defer func() {
+		stopReporter()
+		<-reporterDone
+	}()
 	if err := srv.Start(w); err != nil {
 		return fmt.Errorf("start asynq server: %w", err)
 	}
-	w.log.Info("worker started", "queue", w.Queue(), "concurrency", w.cfg.Concurrency)
+	w.log.Info("worker started", "queue", w.Queue(), "concurrency", w.cfg.Concurrency,
+		"task_check_interval", w.cfg.TaskCheckInterval)
 	<-ctx.Done()
 	srv.Shutdown()
 	w.log.Info("worker stopped")
@@ -166,7 +186,7 @@ func (w *Worker) HandleError(ctx context.Context, t *asynq.Task, err error) {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
 	defer cancel()
-	if rerr := w.report.Result(rctx, opID, api.Result{Status: api.OpFailure, Error: FailureMessage(err)}); rerr != nil {
+	if rerr := w.result(rctx, opID, api.Result{Status: api.OpFailure, Error: FailureMessage(err)}); rerr != nil {
 		log.Error("report failure result", "err", rerr)
 	}
 }
@@ -193,17 +213,26 @@ func operationID(ctx context.Context, t *asynq.Task) string {
 // permanent marks err as one retrying cannot fix.
 func permanent(err error) error { return fmt.Errorf("%w: %w", err, asynq.SkipRetry) }
 
-// progress reports progress, logging (not failing on) errors: progress is advisory.
-func (w *Worker) progress(ctx context.Context, log *slog.Logger, opID string, pct int, msg string) {
-	if err := w.report.Progress(ctx, opID, api.Progress{Progress: pct, Message: msg}); err != nil {
-		log.Warn("report progress", "err", err, "progress", pct)
-	}
+// progress queues a progress report and returns at once: progress is advisory, so a
+// handler never waits on the panel for it (the reporter goroutine logs failures). The first
+// report of an operation moves it from pending to running in the panel.
+func (w *Worker) progress(opID string, pct int, msg string) {
+	w.progressQ.enqueue(opID, api.Progress{Progress: pct, Message: msg})
 }
 
-// succeed reports the success result; its error makes asynq retry the idempotent task so
-// the panel eventually hears the result.
+// result reports the final result of opID synchronously, after every progress report of
+// opID queued or in flight has been delivered, so that no progress overtakes it.
+func (w *Worker) result(ctx context.Context, opID string, r api.Result) error {
+	if err := w.progressQ.settle(ctx, opID); err != nil {
+		return err
+	}
+	return w.report.Result(ctx, opID, r)
+}
+
+// succeed reports the success result (the panel sets the progress to 100); its error makes
+// asynq retry the idempotent task so the panel eventually hears the result.
 func (w *Worker) succeed(ctx context.Context, opID, state string) error {
-	if err := w.report.Result(ctx, opID, api.Result{Status: api.OpSuccess, State: state}); err != nil {
+	if err := w.result(ctx, opID, api.Result{Status: api.OpSuccess, State: state}); err != nil {
 		return fmt.Errorf("report result of operation %s: %w", opID, err)
 	}
 	return nil
