@@ -18,7 +18,16 @@ const (
 	CodeVMUnsupported = "vm_unsupported"
 	CodeUnavailable   = "unavailable"
 	CodeInternal      = "internal"
+	// CodeInsufficientFunds (409) is a debit that would take a wallet below minus its credit
+	// limit.
+	CodeInsufficientFunds = "insufficient_funds"
+	// CodeBadIdempotencyKey (400) is a money movement without a valid HeaderIdempotencyKey.
+	CodeBadIdempotencyKey = "bad_idempotency_key"
 )
+
+// CodeTwoFactorRequired (401) answers a login with the right password for an account with
+// two-factor authentication when the request carried no totp_code or recovery_code.
+const CodeTwoFactorRequired = "two_factor_required"
 
 // Error is the body of every error answer.
 type Error struct {
@@ -55,18 +64,52 @@ const (
 	ScopeAdminWrite   = "admin:write"
 )
 
-// LoginRequest starts a session.
+// LoginRequest starts a session. An account with two-factor authentication also needs
+// TOTPCode (the 6 digits of the authenticator app) or RecoveryCode (one unused recovery code);
+// without either the answer is 401 two_factor_required.
 type LoginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email        string `json:"email"`
+	Password     string `json:"password"`
+	TOTPCode     string `json:"totp_code,omitempty"`
+	RecoveryCode string `json:"recovery_code,omitempty"`
 }
 
 // User is an account.
 type User struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	Role      string    `json:"role"`
-	CreatedAt time.Time `json:"created_at"`
+	ID               string    `json:"id"`
+	Email            string    `json:"email"`
+	Role             string    `json:"role"`
+	TwoFactorEnabled bool      `json:"two_factor_enabled"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// TwoFactorEnrollRequest starts (or restarts) a TOTP enrollment; the password is checked again.
+type TwoFactorEnrollRequest struct {
+	Password string `json:"password"`
+}
+
+// TwoFactorEnrollment is a pending TOTP secret (unpadded base32) and its otpauth:// URI for a
+// QR code. It takes effect once confirmed with a code.
+type TwoFactorEnrollment struct {
+	Secret     string `json:"secret"`
+	OTPAuthURL string `json:"otpauth_url"`
+}
+
+// TwoFactorCodeRequest carries a code: 6 TOTP digits, or (where accepted) a recovery code.
+type TwoFactorCodeRequest struct {
+	Code string `json:"code"`
+}
+
+// TwoFactorDisableRequest turns two-factor authentication off; Code is a TOTP code or a
+// recovery code.
+type TwoFactorDisableRequest struct {
+	Password string `json:"password"`
+	Code     string `json:"code"`
+}
+
+// RecoveryCodes is a new set of single-use recovery codes, shown only in this answer.
+type RecoveryCodes struct {
+	RecoveryCodes []string `json:"recovery_codes"`
 }
 
 // CreateUserRequest is an admin creating an account.
@@ -258,4 +301,76 @@ type CreateNodeResponse struct {
 	JoinToken   string    `json:"join_token"`
 	JoinCommand string    `json:"join_command"`
 	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// HeaderIdempotencyKey is the request header every money movement must carry: 1 to 128
+// printable ASCII characters without spaces, unique per wallet. Sending the same key with the
+// same body again returns the first result (200 with HeaderIdempotentReplayed) and writes
+// nothing; the same key with a different body is refused (409).
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// HeaderIdempotentReplayed ("true") marks the answer to a request that replayed an earlier one.
+const HeaderIdempotentReplayed = "Idempotent-Replayed"
+
+// Ledger entry kinds.
+const (
+	EntryTopup      = "topup"
+	EntryCharge     = "charge"
+	EntryRefund     = "refund"
+	EntryAdjustment = "adjustment"
+	// EntrySettlement is posted by the panel itself (invoicing), never through the admin API.
+	EntrySettlement = "settlement"
+)
+
+// Wallet is one user's money in one currency. Money is always an integer number of minor
+// units of Currency (cents for USD, yen for JPY): with Exponent 2, a Balance of 1050 is 10.50.
+// The balance may go down to -CreditLimit; CreditLimit is ≥ 0.
+type Wallet struct {
+	ID       string `json:"id"`
+	UserID   string `json:"user_id"`
+	Currency string `json:"currency"`
+	// Exponent is the number of minor-unit digits of Currency (ISO 4217: 2 for USD, 0 for JPY).
+	Exponent    int       `json:"exponent"`
+	Balance     int64     `json:"balance"`
+	CreditLimit int64     `json:"credit_limit"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// LedgerEntry is one append-only movement of a wallet's money, in minor units of Currency.
+// Amount is signed as the ledger sees it: a credit (topup, refund, positive adjustment) is
+// positive, a debit (charge, negative adjustment) is negative. BalanceAfter is the wallet's
+// balance right after this entry; Seq numbers a wallet's entries 1, 2, 3, … in posting order.
+type LedgerEntry struct {
+	ID             string    `json:"id"`
+	WalletID       string    `json:"wallet_id"`
+	Currency       string    `json:"currency"`
+	Seq            int64     `json:"seq"`
+	Kind           string    `json:"kind"`
+	Amount         int64     `json:"amount"`
+	BalanceAfter   int64     `json:"balance_after"`
+	IdempotencyKey string    `json:"idempotency_key"`
+	Reason         string    `json:"reason,omitempty"`
+	Reference      string    `json:"reference,omitempty"`
+	ActorID        string    `json:"actor_id"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// PostEntryRequest is an admin moving money in a user's wallet of Currency (created on first
+// use); it needs the HeaderIdempotencyKey header. Amount is in minor units, at most 10^15.
+// Sign convention: for topup, refund and charge, Amount is positive and Kind says the
+// direction (a charge of 500 is posted as -500); for adjustment, Amount is signed (positive
+// credits, negative debits, never 0) and Reason is required.
+type PostEntryRequest struct {
+	Currency  string `json:"currency"`
+	Amount    int64  `json:"amount"`
+	Kind      string `json:"kind"`
+	Reason    string `json:"reason,omitempty"`
+	Reference string `json:"reference,omitempty"`
+}
+
+// SetCreditLimitRequest sets how far below zero a wallet's balance may go, in minor units
+// (0 to 10^15). Lowering it below the current debt is allowed and only refuses later debits.
+type SetCreditLimitRequest struct {
+	CreditLimit *int64 `json:"credit_limit"`
 }

@@ -74,17 +74,17 @@ func Unavailable(message string, cause error) *Error {
 // Status maps an error code to its HTTP status.
 func Status(code string) int {
 	switch code {
-	case api.CodeInvalidJSON:
+	case api.CodeInvalidJSON, api.CodeBadIdempotencyKey:
 		return http.StatusBadRequest
 	case api.CodeValidation, api.CodeUnknownImage, api.CodeVMUnsupported:
 		return http.StatusUnprocessableEntity
-	case api.CodeUnauthorized:
+	case api.CodeUnauthorized, api.CodeTwoFactorRequired:
 		return http.StatusUnauthorized
 	case api.CodeForbidden:
 		return http.StatusForbidden
 	case api.CodeNotFound:
 		return http.StatusNotFound
-	case api.CodeConflict, api.CodeNoCapacity:
+	case api.CodeConflict, api.CodeNoCapacity, api.CodeInsufficientFunds:
 		return http.StatusConflict
 	case api.CodeRateLimited:
 		return http.StatusTooManyRequests

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nimbo-panel/nimbo/backend/internal/auth"
+	"github.com/nimbo-panel/nimbo/backend/internal/billing"
 	"github.com/nimbo-panel/nimbo/backend/internal/config"
 	"github.com/nimbo-panel/nimbo/backend/internal/httpapi"
 	"github.com/nimbo-panel/nimbo/backend/internal/instance"
@@ -39,6 +40,7 @@ type App struct {
 	nodes *node.Service
 	inst  *instance.Service
 	ops   *ops.Service
+	bill  *billing.Service
 	http  *fiber.App
 
 	done      chan struct{}
@@ -84,11 +86,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		cfg: cfg, log: log, db: db, rdb: rdb, auth: authSvc, nodes: node.New(db, log), ops: opsSvc,
 		inst: instance.New(db, q, opsSvc, instance.Overcommit{
 			CPU: cfg.Nodes.CPUOvercommit, Memory: cfg.Nodes.MemoryOvercommit, Disk: cfg.Nodes.DiskOvercommit}, log),
-		done: make(chan struct{}),
+		bill: billing.New(db, log), done: make(chan struct{}),
 	}
 	nh := &nodeapi.Handlers{Config: cfg, Nodes: a.nodes, Ops: a.ops}
 	a.http = httpapi.New(httpapi.Deps{
-		Config: cfg, Log: log, DB: db, Redis: rdb, Auth: a.auth, Nodes: a.nodes, Instances: a.inst, Ops: a.ops, Done: a.done,
+		Config: cfg, Log: log, DB: db, Redis: rdb, Auth: a.auth, Nodes: a.nodes, Instances: a.inst, Ops: a.ops, Billing: a.bill, Done: a.done,
 	}, nh.Mount)
 	return a, nil
 }
@@ -104,6 +106,9 @@ func (a *App) Nodes() *node.Service { return a.nodes }
 
 // Ops is the operation service.
 func (a *App) Ops() *ops.Service { return a.ops }
+
+// Billing is the wallet ledger.
+func (a *App) Billing() *billing.Service { return a.bill }
 
 // DB is the database.
 func (a *App) DB() *store.DB { return a.db }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
 
 	"github.com/nimbo-panel/nimbo/backend/api"
 	"github.com/nimbo-panel/nimbo/backend/internal/apierr"
@@ -85,7 +86,7 @@ func (s *Service) SessionTTL() time.Duration { return s.opt.SessionTTL }
 
 // UserAPI converts a user row to its wire form.
 func UserAPI(u store.User) api.User {
-	return api.User{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt}
+	return api.User{ID: u.ID, Email: u.Email, Role: u.Role, TwoFactorEnabled: u.TOTPEnabled, CreatedAt: u.CreatedAt}
 }
 
 // NormalizeEmail lowercases and trims an email address.
@@ -231,17 +232,19 @@ func (s *Service) recordFailure(ctx context.Context, ip, email string) {
 }
 
 // Login checks email and password and opens a session. It returns the user, the session
-// token for the cookie and its expiry.
-func (s *Service) Login(ctx context.Context, ip, email, password string) (store.User, string, time.Time, error) {
-	email = NormalizeEmail(email)
-	if email == "" || password == "" {
-		fields := map[string]string{}
-		if email == "" {
-			fields["email"] = "is required"
-		}
-		if password == "" {
-			fields["password"] = "is required"
-		}
+// token for the cookie and its expiry. An account with two-factor authentication also needs
+// req.TOTPCode or req.RecoveryCode: without either the answer is two_factor_required (and no
+// session); a wrong, replayed or used one counts as a failed login.
+func (s *Service) Login(ctx context.Context, ip string, req api.LoginRequest) (store.User, string, time.Time, error) {
+	email, password := NormalizeEmail(req.Email), req.Password
+	factor, fields := parseLoginFactor(req)
+	if email == "" {
+		fields["email"] = "is required"
+	}
+	if password == "" {
+		fields["password"] = "is required"
+	}
+	if len(fields) > 0 {
 		return store.User{}, "", time.Time{}, apierr.Validation(fields)
 	}
 	if err := s.checkLimit(ctx, ip, email); err != nil {
@@ -264,14 +267,36 @@ func (s *Service) Login(ctx context.Context, ip, email, password string) (store.
 		s.recordFailure(ctx, ip, email)
 		return store.User{}, "", time.Time{}, apierr.Unauthorized("wrong email or password")
 	}
-	if err := s.rdb.Del(ctx, s.key("email", email)).Err(); err != nil {
-		s.log.WarnContext(ctx, "clear login failures", "err", err)
+	if u.TOTPEnabled && factor.empty() {
+		return store.User{}, "", time.Time{}, apierr.New(api.CodeTwoFactorRequired,
+			"this account uses two-factor authentication: send totp_code or recovery_code")
 	}
 	token := NewSecret("")
 	now := store.Now()
 	sess := store.Session{TokenHash: HashSecret(token), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.opt.SessionTTL)}
-	if err := s.db.WithContext(ctx).Create(&sess).Error; err != nil {
-		return u, "", time.Time{}, fmt.Errorf("insert session: %w", err)
+	used := true
+	// The code is consumed in the transaction that opens the session: both or neither.
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if u.TOTPEnabled {
+			var err error
+			if used, err = useSecondFactor(ctx, tx, u, factor, time.Now()); err != nil || !used {
+				return err
+			}
+		}
+		if err := tx.Create(&sess).Error; err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return u, "", time.Time{}, err
+	}
+	if !used {
+		s.recordFailure(ctx, ip, email)
+		return store.User{}, "", time.Time{}, apierr.Unauthorized("wrong or already used two-factor code")
+	}
+	if err := s.rdb.Del(ctx, s.key("email", email)).Err(); err != nil {
+		s.log.WarnContext(ctx, "clear login failures", "err", err)
 	}
 	return u, token, sess.ExpiresAt, nil
 }

@@ -28,7 +28,7 @@ func (h *handlers) login(c *fiber.Ctx) error {
 	if err := DecodeJSON(c, &req, false); err != nil {
 		return err
 	}
-	u, token, exp, err := h.Auth.Login(c.UserContext(), c.IP(), req.Email, req.Password)
+	u, token, exp, err := h.Auth.Login(c.UserContext(), c.IP(), req)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,15 @@ func (h *handlers) logout(c *fiber.Ctx) error {
 	return c.SendStatus(http.StatusNoContent)
 }
 
-func (h *handlers) me(c *fiber.Ctx) error { return c.JSON(principal(c).User) }
+// me answers the caller's account, read fresh (two_factor_enabled is not in the credential
+// cache).
+func (h *handlers) me(c *fiber.Ctx) error {
+	u, err := h.Auth.GetUser(c.UserContext(), principal(c).User.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(auth.UserAPI(u))
+}
 
 func (h *handlers) createToken(c *fiber.Ctx) error {
 	var req api.CreateTokenRequest

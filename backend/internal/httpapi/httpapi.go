@@ -13,6 +13,7 @@ import (
 	"github.com/nimbo-panel/nimbo/backend/api"
 	"github.com/nimbo-panel/nimbo/backend/internal/apierr"
 	"github.com/nimbo-panel/nimbo/backend/internal/auth"
+	"github.com/nimbo-panel/nimbo/backend/internal/billing"
 	"github.com/nimbo-panel/nimbo/backend/internal/config"
 	"github.com/nimbo-panel/nimbo/backend/internal/instance"
 	"github.com/nimbo-panel/nimbo/backend/internal/node"
@@ -33,6 +34,7 @@ type Deps struct {
 	Nodes     *node.Service
 	Instances *instance.Service
 	Ops       *ops.Service
+	Billing   *billing.Service
 	// Done is closed when the panel shuts down; long polls answer at once then.
 	Done <-chan struct{}
 }
@@ -66,6 +68,10 @@ func New(d Deps, mount ...func(*fiber.App)) *fiber.App {
 	read, write := requireScope(api.ScopeServersRead), requireScope(api.ScopeServersWrite)
 	aread, awrite := requireScope(api.ScopeAdminRead), requireScope(api.ScopeAdminWrite)
 	v1.Get("/me", authn, h.me)
+	v1.Post("/me/2fa/enroll", authn, h.enrollTwoFactor)
+	v1.Post("/me/2fa/confirm", authn, h.confirmTwoFactor)
+	v1.Delete("/me/2fa", authn, h.disableTwoFactor)
+	v1.Post("/me/2fa/recovery-codes", authn, h.regenerateRecoveryCodes)
 	v1.Post("/tokens", authn, h.createToken)
 	v1.Get("/tokens", authn, h.listTokens)
 	v1.Delete("/tokens/:id", authn, h.deleteToken)
@@ -89,6 +95,7 @@ func New(d Deps, mount ...func(*fiber.App)) *fiber.App {
 	v1.Get("/admin/nodes/:id", authn, requireAdmin, aread, h.getNode)
 	v1.Delete("/admin/nodes/:id", authn, requireAdmin, awrite, h.deleteNode)
 	v1.Get("/admin/operations", authn, requireAdmin, aread, h.adminOperations)
+	h.mountWallets(v1, authn, read, aread, awrite)
 
 	for _, m := range mount {
 		m(app)

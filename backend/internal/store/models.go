@@ -14,6 +14,13 @@ type User struct {
 	Email        string
 	PasswordHash string
 	Role         string
+	// TOTPSecret is the base32 TOTP secret: pending while TOTPEnabled is false, nil when
+	// two-factor authentication was never enrolled or was disabled.
+	TOTPSecret *string `gorm:"column:totp_secret"`
+	// TOTPEnabled is true once an enrollment was confirmed with a valid code.
+	TOTPEnabled bool `gorm:"column:totp_enabled"`
+	// TOTPLastStep is the last accepted TOTP time step; codes of steps ≤ it are refused.
+	TOTPLastStep int64 `gorm:"column:totp_last_step"`
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -41,6 +48,15 @@ type APIToken struct {
 
 // TableName names the table of APIToken.
 func (APIToken) TableName() string { return "api_tokens" }
+
+// RecoveryCode is a single-use two-factor recovery code; only its SHA-256 is stored.
+type RecoveryCode struct {
+	ID        string `gorm:"primaryKey"`
+	UserID    string
+	CodeHash  string
+	UsedAt    *time.Time
+	CreatedAt time.Time
+}
 
 // Node is a host running nimbo-daemon.
 type Node struct {
