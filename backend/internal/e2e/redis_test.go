@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -91,20 +90,9 @@ func TestRedisRestart(t *testing.T) {
 	c := lxd(t)
 
 	s.StopDaemon()
-	r, err := s.Do(ctx, http.MethodPost, "/api/v1/servers", s.AdminToken, api.CreateServerRequest{
+	acc := postServer(t, s, c, s.AdminToken, api.CreateServerRequest{
 		Name: tempName("redis"), Image: env.Image, Type: api.TypeContainer, CPU: 1, MemoryMiB: 64, DiskMiB: 256, NodeID: s.NodeID,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Status != http.StatusAccepted {
-		t.Fatalf("create: %d %s", r.Status, r.Body)
-	}
-	var acc api.ServerAccepted
-	if err := r.Decode(&acc); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { removeInstance(c, acc.Server.IncusName) })
 
 	// Redis dies and comes back empty: the queued task is gone.
 	rd.kill()

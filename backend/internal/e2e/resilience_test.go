@@ -25,24 +25,16 @@ func TestDuplicateDelivery(t *testing.T) {
 			ctx := context.Background()
 
 			s.StopDaemon()
-			r, err := s.Do(ctx, http.MethodPost, "/api/v1/servers", s.AdminToken, api.CreateServerRequest{
+			acc := postServer(t, s, c, s.AdminToken, api.CreateServerRequest{
 				Name: tempName("dup"), Image: s.Opts.Env.Image, Type: api.TypeContainer, CPU: 1, MemoryMiB: 64, DiskMiB: 256,
 				NodeID: s.NodeID,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.Status != http.StatusAccepted {
-				t.Fatalf("create: %d %s", r.Status, r.Body)
-			}
-			var acc api.ServerAccepted
-			if err := r.Decode(&acc); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { removeInstance(c, acc.Server.IncusName) })
 
 			// The panel's task is in the node's queue under the operation id.
-			var info *asynq.TaskInfo
+			var (
+				info *asynq.TaskInfo
+				err  error
+			)
 			deadline := time.Now().Add(20 * time.Second)
 			for {
 				info, err = in.GetTaskInfo(jobs.Queue(s.NodeID), acc.Operation.ID)
@@ -115,20 +107,9 @@ func TestDaemonKilledMidCreate(t *testing.T) {
 			c := lxd(t)
 			ctx := context.Background()
 
-			r, err := s.Do(ctx, http.MethodPost, "/api/v1/servers", s.AdminToken, api.CreateServerRequest{
+			acc := postServer(t, s, c, s.AdminToken, api.CreateServerRequest{
 				Name: tempName("kill"), Image: s.Opts.Env.Image, Type: api.TypeContainer, CPU: 1, MemoryMiB: 64, DiskMiB: 256,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.Status != http.StatusAccepted {
-				t.Fatalf("create: %d %s", r.Status, r.Body)
-			}
-			var acc api.ServerAccepted
-			if err := r.Decode(&acc); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { removeInstance(c, acc.Server.IncusName) })
 
 			// Kill as soon as the daemon has started working on it.
 			deadline := time.Now().Add(30 * time.Second)

@@ -34,11 +34,10 @@ func TestSpine(t *testing.T) {
 	}
 }
 
-// createServer creates a container for token and waits for its create operation.
-func createServer(t *testing.T, s *stack.Stack, c incus.InstanceServer, token string, req api.CreateServerRequest) api.Server {
+// postServer asks for a server, expects 202, and removes its container when the test ends.
+func postServer(t *testing.T, s *stack.Stack, c incus.InstanceServer, token string, req api.CreateServerRequest) api.ServerAccepted {
 	t.Helper()
-	ctx := context.Background()
-	r, err := s.Do(ctx, http.MethodPost, "/api/v1/servers", token, req)
+	r, err := s.Do(context.Background(), http.MethodPost, "/api/v1/servers", token, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +49,14 @@ func createServer(t *testing.T, s *stack.Stack, c incus.InstanceServer, token st
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { removeInstance(c, acc.Server.IncusName) })
+	return acc
+}
+
+// createServer creates a container for token and waits for its create operation.
+func createServer(t *testing.T, s *stack.Stack, c incus.InstanceServer, token string, req api.CreateServerRequest) api.Server {
+	t.Helper()
+	ctx := context.Background()
+	acc := postServer(t, s, c, token, req)
 	if acc.Operation.Kind != api.OpInstanceCreate || acc.Server.Status != api.StatusCreating {
 		t.Fatalf("create answered operation %q server status %q", acc.Operation.Kind, acc.Server.Status)
 	}
