@@ -2,7 +2,10 @@
 // and with clients. It imports only the standard library.
 package api
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Error codes carried in Error.Error.Code.
 const (
@@ -137,6 +140,24 @@ type Token struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+}
+
+// Session is one of the caller's signed-in browser sessions; its token is never shown. IP and
+// UserAgent are those of the login (the User-Agent cut to 256 bytes); LastSeenAt is refreshed
+// at most once a minute; Current marks the session the request was made with.
+type Session struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+	Current    bool      `json:"current"`
+}
+
+// RevokeSessionsResult answers DELETE /api/v1/me/sessions: how many sessions were ended.
+type RevokeSessionsResult struct {
+	Revoked int `json:"revoked"`
 }
 
 // Instance types.
@@ -373,4 +394,89 @@ type PostEntryRequest struct {
 // (0 to 10^15). Lowering it below the current debt is allowed and only refuses later debits.
 type SetCreditLimitRequest struct {
 	CreditLimit *int64 `json:"credit_limit"`
+}
+
+// Plan is a catalogue entry: the resources of a server and its prices, in minor units of
+// Currency (see Wallet). PriceMonth, PriceHour and SetupFee are independent of each other.
+// TrafficGiB 0 is unmetered; Stock null is unlimited. Customers see only active plans that
+// are not archived, without NodeIDs.
+type Plan struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Type is TypeContainer or TypeVM.
+	Type       string `json:"type"`
+	CPU        int    `json:"cpu"`
+	MemoryMiB  int64  `json:"memory_mib"`
+	DiskMiB    int64  `json:"disk_mib"`
+	TrafficGiB int64  `json:"traffic_gib"`
+	PriceMonth int64  `json:"price_month"`
+	PriceHour  int64  `json:"price_hour"`
+	SetupFee   int64  `json:"setup_fee"`
+	Currency   string `json:"currency"`
+	// Exponent is the number of minor-unit digits of Currency.
+	Exponent int    `json:"exponent"`
+	Stock    *int64 `json:"stock"`
+	Active   bool   `json:"active"`
+	// NodeIDs are the nodes that may host the plan, empty for any node (admins only).
+	NodeIDs    []string   `json:"node_ids,omitempty"`
+	ArchivedAt *time.Time `json:"archived_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// CreatePlanRequest adds a plan. Name is 1 to 64 printable characters, unique among plans
+// not archived; resources are within the bounds of CreateServerRequest; prices are 0 to 10^15
+// minor units of Currency. Stock absent or null is unlimited; Active absent is true; NodeIDs
+// must name existing nodes (empty: any node).
+type CreatePlanRequest struct {
+	Name       string   `json:"name"`
+	Type       string   `json:"type"`
+	CPU        int      `json:"cpu"`
+	MemoryMiB  int64    `json:"memory_mib"`
+	DiskMiB    int64    `json:"disk_mib"`
+	TrafficGiB int64    `json:"traffic_gib"`
+	PriceMonth int64    `json:"price_month"`
+	PriceHour  int64    `json:"price_hour"`
+	SetupFee   int64    `json:"setup_fee"`
+	Currency   string   `json:"currency"`
+	Stock      *int64   `json:"stock"`
+	Active     *bool    `json:"active"`
+	NodeIDs    []string `json:"node_ids"`
+}
+
+// UpdatePlanRequest changes the fields it carries and leaves the others; the rules are those
+// of CreatePlanRequest. Stock null makes the stock unlimited; NodeIDs replaces the whole set
+// ([] allows any node). An archived plan cannot be changed.
+type UpdatePlanRequest struct {
+	Name       *string       `json:"name"`
+	Type       *string       `json:"type"`
+	CPU        *int          `json:"cpu"`
+	MemoryMiB  *int64        `json:"memory_mib"`
+	DiskMiB    *int64        `json:"disk_mib"`
+	TrafficGiB *int64        `json:"traffic_gib"`
+	PriceMonth *int64        `json:"price_month"`
+	PriceHour  *int64        `json:"price_hour"`
+	SetupFee   *int64        `json:"setup_fee"`
+	Currency   *string       `json:"currency"`
+	Stock      OptionalInt64 `json:"stock"`
+	Active     *bool         `json:"active"`
+	NodeIDs    *[]string     `json:"node_ids"`
+}
+
+// OptionalInt64 is a request field that tells absent (Set false), null (Set and Null) and a
+// number (Set, Value) apart.
+type OptionalInt64 struct {
+	Set   bool
+	Null  bool
+	Value int64
+}
+
+// UnmarshalJSON records that the field was present, and its value or null.
+func (o *OptionalInt64) UnmarshalJSON(b []byte) error {
+	*o = OptionalInt64{Set: true}
+	if string(b) == "null" {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
 }

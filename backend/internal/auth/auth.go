@@ -231,11 +231,12 @@ func (s *Service) recordFailure(ctx context.Context, ip, email string) {
 	}
 }
 
-// Login checks email and password and opens a session. It returns the user, the session
-// token for the cookie and its expiry. An account with two-factor authentication also needs
+// Login checks email and password and opens a session, recording the client's ip and
+// userAgent (truncated to 256 bytes) on it. It returns the user, the session token for the
+// cookie and its expiry. An account with two-factor authentication also needs
 // req.TOTPCode or req.RecoveryCode: without either the answer is two_factor_required (and no
 // session); a wrong, replayed or used one counts as a failed login.
-func (s *Service) Login(ctx context.Context, ip string, req api.LoginRequest) (store.User, string, time.Time, error) {
+func (s *Service) Login(ctx context.Context, ip, userAgent string, req api.LoginRequest) (store.User, string, time.Time, error) {
 	email, password := NormalizeEmail(req.Email), req.Password
 	factor, fields := parseLoginFactor(req)
 	if email == "" {
@@ -273,7 +274,8 @@ func (s *Service) Login(ctx context.Context, ip string, req api.LoginRequest) (s
 	}
 	token := NewSecret("")
 	now := store.Now()
-	sess := store.Session{TokenHash: HashSecret(token), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.opt.SessionTTL)}
+	sess := store.Session{TokenHash: HashSecret(token), ID: uuid.NewString(), UserID: u.ID, IP: clientText(ip, maxIPLen),
+		UserAgent: clientText(userAgent, maxUserAgentLen), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.opt.SessionTTL)}
 	used := true
 	// The code is consumed in the transaction that opens the session: both or neither.
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -312,6 +314,8 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 }
 
 type principalRow struct {
+	SessionID  string
+	LastSeenAt *time.Time
 	TokenID    string
 	Scopes     string
 	ExpiresAt  *time.Time
@@ -322,7 +326,8 @@ type principalRow struct {
 	CreatedAt  time.Time
 }
 
-// AuthenticateSession resolves a session cookie; unknown or expired is unauthorized.
+// AuthenticateSession resolves a session cookie; unknown or expired is unauthorized. It
+// records last_seen_at at most once a minute (and only when the credential cache misses).
 func (s *Service) AuthenticateSession(ctx context.Context, token string) (*Principal, error) {
 	h := HashSecret(token)
 	now := time.Now()
@@ -330,7 +335,8 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string) (*Princ
 		return p, nil
 	}
 	var row principalRow
-	res := s.db.WithContext(ctx).Raw(`SELECT s.expires_at, u.id AS user_id, u.email, u.role, u.created_at
+	res := s.db.WithContext(ctx).Raw(`SELECT s.id AS session_id, s.expires_at, s.last_seen_at,
+		u.id AS user_id, u.email, u.role, u.created_at
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, h).Scan(&row)
 	if res.Error != nil {
 		return nil, fmt.Errorf("read session: %w", res.Error)
@@ -338,7 +344,9 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string) (*Princ
 	if res.RowsAffected == 0 || row.ExpiresAt == nil || !row.ExpiresAt.After(now) {
 		return nil, apierr.Unauthorized("session expired or invalid")
 	}
-	p := &Principal{User: api.User{ID: row.UserID, Email: row.Email, Role: row.Role, CreatedAt: row.CreatedAt}, Scopes: RoleScopes(row.Role)}
+	s.touchSession(ctx, h, row.LastSeenAt, now)
+	p := &Principal{User: api.User{ID: row.UserID, Email: row.Email, Role: row.Role, CreatedAt: row.CreatedAt},
+		Scopes: RoleScopes(row.Role), SessionID: row.SessionID}
 	s.cache.put("s:"+h, p, now, row.ExpiresAt)
 	return p, nil
 }

@@ -11,6 +11,9 @@ type principalCache struct {
 	ttl     time.Duration
 	mu      sync.RWMutex
 	entries map[string]cacheEntry
+	// revoked holds keys revoked within the last TTL and when that ends: put refuses them, so
+	// a lookup that read the row just before the revocation cannot cache it again afterwards.
+	revoked map[string]time.Time
 }
 
 type cacheEntry struct {
@@ -21,7 +24,7 @@ type cacheEntry struct {
 const cacheMaxEntries = 50000
 
 func newPrincipalCache(ttl time.Duration) *principalCache {
-	return &principalCache{ttl: ttl, entries: make(map[string]cacheEntry)}
+	return &principalCache{ttl: ttl, entries: make(map[string]cacheEntry), revoked: make(map[string]time.Time)}
 }
 
 func (c *principalCache) get(hash string, now time.Time) *Principal {
@@ -48,6 +51,9 @@ func (c *principalCache) put(hash string, p *Principal, now time.Time, notAfter 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if until, ok := c.revoked[hash]; ok && !now.After(until) {
+		return
+	}
 	if len(c.entries) >= cacheMaxEntries {
 		for k, e := range c.entries {
 			if now.After(e.exp) {
@@ -65,6 +71,33 @@ func (c *principalCache) drop(hash string) {
 	c.mu.Lock()
 	delete(c.entries, hash)
 	c.mu.Unlock()
+}
+
+// revoke forgets the credentials of keys for good: for the next TTL put refuses them too, which
+// closes the race with a lookup that read a revoked row before it was deleted. Call it after
+// the rows are deleted.
+func (c *principalCache) revoke(now time.Time, keys ...string) {
+	if c.ttl <= 0 || len(keys) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.revoked)+len(keys) > cacheMaxEntries {
+		for k, until := range c.revoked {
+			if now.After(until) {
+				delete(c.revoked, k)
+			}
+		}
+	}
+	// put compares with the clock its lookup read before querying: a lookup that could still
+	// see a deleted row started before now, so a tombstone until now+TTL refuses it.
+	until := now.Add(c.ttl)
+	for _, k := range keys {
+		delete(c.entries, k)
+		if len(c.revoked) < cacheMaxEntries {
+			c.revoked[k] = until
+		}
+	}
 }
 
 // dropUser forgets every cached credential of a user.

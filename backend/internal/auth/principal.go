@@ -29,6 +29,8 @@ type Principal struct {
 	Scopes []string
 	// TokenID is set when the call used an API token.
 	TokenID string
+	// SessionID is the id of the session when the call used a session cookie.
+	SessionID string
 }
 
 // Admin reports whether the caller has the admin role.

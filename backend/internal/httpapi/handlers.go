@@ -28,7 +28,7 @@ func (h *handlers) login(c *fiber.Ctx) error {
 	if err := DecodeJSON(c, &req, false); err != nil {
 		return err
 	}
-	u, token, exp, err := h.Auth.Login(c.UserContext(), c.IP(), req)
+	u, token, exp, err := h.Auth.Login(c.UserContext(), c.IP(), c.Get(fiber.HeaderUserAgent), req)
 	if err != nil {
 		return err
 	}

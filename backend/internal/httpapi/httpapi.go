@@ -72,6 +72,9 @@ func New(d Deps, mount ...func(*fiber.App)) *fiber.App {
 	v1.Post("/me/2fa/confirm", authn, h.confirmTwoFactor)
 	v1.Delete("/me/2fa", authn, h.disableTwoFactor)
 	v1.Post("/me/2fa/recovery-codes", authn, h.regenerateRecoveryCodes)
+	v1.Get("/me/sessions", authn, h.listSessions)
+	v1.Delete("/me/sessions", authn, h.revokeOtherSessions)
+	v1.Delete("/me/sessions/:id", authn, h.revokeSession)
 	v1.Post("/tokens", authn, h.createToken)
 	v1.Get("/tokens", authn, h.listTokens)
 	v1.Delete("/tokens/:id", authn, h.deleteToken)
@@ -96,6 +99,7 @@ func New(d Deps, mount ...func(*fiber.App)) *fiber.App {
 	v1.Delete("/admin/nodes/:id", authn, requireAdmin, awrite, h.deleteNode)
 	v1.Get("/admin/operations", authn, requireAdmin, aread, h.adminOperations)
 	h.mountWallets(v1, authn, read, aread, awrite)
+	h.mountPlans(v1, authn, read, aread, awrite)
 
 	for _, m := range mount {
 		m(app)

@@ -234,6 +234,14 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 		if n > 0 {
 			return apierr.Conflict("the node has operations in flight")
 		}
+		// A live plan restricted to this node would silently become placeable anywhere.
+		if err := tx.Table("plan_nodes").Joins("JOIN plans ON plans.id = plan_nodes.plan_id").
+			Where("plan_nodes.node_id = ? AND plans.archived_at IS NULL", id).Count(&n).Error; err != nil {
+			return fmt.Errorf("count plans: %w", err)
+		}
+		if n > 0 {
+			return apierr.Conflict(fmt.Sprintf("the node is listed by %d live plans; remove it from them first", n))
+		}
 		if err := tx.Where("id = ?", id).Delete(&store.Node{}).Error; err != nil {
 			return fmt.Errorf("delete node: %w", err)
 		}

@@ -25,12 +25,18 @@ type User struct {
 	UpdatedAt    time.Time
 }
 
-// Session is a browser session; only the SHA-256 of its token is stored.
+// Session is a browser session; only the SHA-256 of its token is stored. ID is the
+// non-secret handle the user lists and revokes it by; IP and UserAgent are those of the login;
+// LastSeenAt is refreshed at most once a minute.
 type Session struct {
-	TokenHash string `gorm:"primaryKey"`
-	UserID    string
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	TokenHash  string `gorm:"primaryKey"`
+	ID         string
+	UserID     string
+	IP         string `gorm:"column:ip"`
+	UserAgent  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
 }
 
 // APIToken is a bearer token of a user; only the SHA-256 of its secret is stored.
