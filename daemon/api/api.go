@@ -99,6 +99,9 @@ type Heartbeat struct {
 	Images       []string        `json:"images"` // local image aliases
 	Instances    []InstanceState `json:"instances"`
 	SentAt       time.Time       `json:"sent_at"`
+	// CollectedAt is when the daemon began reading Instances, on the node's clock. The panel
+	// ignores an instance state older than the state it already has from an operation result.
+	CollectedAt time.Time `json:"collected_at,omitempty"`
 }
 
 // HeartbeatResponse tells the daemon the interval the panel expects.
@@ -134,6 +137,9 @@ type Result struct {
 	Error  string `json:"error,omitempty"`
 	// State is the instance's state after the operation (empty after a delete).
 	State string `json:"state,omitempty"`
+	// ObservedAt is when the daemon saw State, on the node's clock (compare
+	// Heartbeat.CollectedAt).
+	ObservedAt time.Time `json:"observed_at,omitempty"`
 }
 
 // DesiredInstance is an instance the panel expects on the node.

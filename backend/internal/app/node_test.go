@@ -121,6 +121,27 @@ func TestNodeAPI(t *testing.T) {
 		if srv.Status != api.StatusFrozen {
 			t.Fatalf("status from heartbeat: %s", srv.Status)
 		}
+		// A heartbeat whose states were read before an operation result observed the
+		// server (node clock) is older news and does not overwrite the result's status.
+		var startOp api.Operation
+		admin.must(202, "POST", "/api/v1/servers/"+acc.Server.ID+"/restart", nil, &startOp)
+		observed := time.Now().UTC()
+		n.result(startOp.ID, dapi.Result{Status: api.OpSuccess, State: dapi.StateRunning, ObservedAt: observed})
+		n.hb.Instances = []dapi.InstanceState{{InstanceID: acc.Server.ID, State: dapi.StateStopped}}
+		n.hb.CollectedAt = observed.Add(-time.Second)
+		n.heartbeat()
+		admin.must(200, "GET", "/api/v1/servers/"+acc.Server.ID, nil, &srv)
+		if srv.Status != api.StatusRunning {
+			t.Fatalf("a heartbeat collected before the result overwrote its status: %s", srv.Status)
+		}
+		// A heartbeat collected after the result applies.
+		n.hb.CollectedAt = observed.Add(time.Second)
+		n.heartbeat()
+		admin.must(200, "GET", "/api/v1/servers/"+acc.Server.ID, nil, &srv)
+		if srv.Status != api.StatusStopped {
+			t.Fatalf("a heartbeat collected after the result was ignored: %s", srv.Status)
+		}
+		n.hb.CollectedAt = time.Time{}
 		// Offline after missed heartbeats (1 × 1 s), back online with the next heartbeat.
 		deadline := time.Now().Add(5 * time.Second)
 		for {

@@ -361,8 +361,20 @@ func (s *Service) Heartbeat(ctx context.Context, nodeID string, hb dapi.Heartbea
 			set := "usage_cpu_ns = ?, usage_memory_bytes = ?, usage_disk_bytes = ?, usage_net_rx_bytes = ?, usage_net_tx_bytes = ?, usage_at = ?, updated_at = ?"
 			args := []any{u.CPUNanoseconds, u.MemoryBytes, u.DiskBytes, u.NetRxBytes, u.NetTxBytes, now, now}
 			if st := ServerStatus(in.State); st != "" {
-				set += ", status = CASE WHEN " + inFlight + " THEN status ELSE ? END"
-				args = append(args, st)
+				// Keep the status while an operation is in flight, and when an operation
+				// result observed it after this heartbeat's states were read (node clock):
+				// the heartbeat is then older news.
+				keep := inFlight
+				if !hb.CollectedAt.IsZero() {
+					keep = "(" + inFlight + " OR (state_observed_at IS NOT NULL AND state_observed_at > ?))"
+					set += ", status = CASE WHEN " + keep + " THEN status ELSE ? END"
+					set += ", state_observed_at = CASE WHEN " + keep + " THEN state_observed_at ELSE ? END"
+					at := hb.CollectedAt.UTC()
+					args = append(args, at, st, at, at)
+				} else {
+					set += ", status = CASE WHEN " + keep + " THEN status ELSE ? END"
+					args = append(args, st)
+				}
 			}
 			args = append(args, in.InstanceID, nodeID)
 			if err := tx.Exec("UPDATE servers SET "+set+" WHERE id = ? AND node_id = ? AND deleted_at IS NULL", args...).Error; err != nil {

@@ -241,6 +241,9 @@ func (s *Service) Finish(ctx context.Context, nodeID, id string, r dapi.Result) 
 				srvUpdate["deleted_at"] = now
 			} else {
 				srvUpdate["status"] = successStatus(op.Kind, r.State)
+				if !r.ObservedAt.IsZero() {
+					srvUpdate["state_observed_at"] = r.ObservedAt.UTC()
+				}
 			}
 		} else {
 			op.Error = truncate(r.Error, 2000)

@@ -113,9 +113,12 @@ type Server struct {
 	UsageNetRxBytes  int64
 	UsageNetTxBytes  int64
 	UsageAt          *time.Time
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
-	DeletedAt        *time.Time
+	// StateObservedAt is when the node observed Status (node clock), from an operation
+	// result or a heartbeat.
+	StateObservedAt *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	DeletedAt       *time.Time
 }
 
 // API converts the row to its wire form.

@@ -179,6 +179,7 @@ func (a *Agent) CollectHeartbeat(ctx context.Context) (api.Heartbeat, error) {
 	if err != nil {
 		return api.Heartbeat{}, err
 	}
+	collected := time.Now().UTC()
 	managed, err := a.incus.ListManaged(ctx, a.cfg.NodeID)
 	if err != nil {
 		return api.Heartbeat{}, err
@@ -195,6 +196,7 @@ func (a *Agent) CollectHeartbeat(ctx context.Context) (api.Heartbeat, error) {
 		Images:       imgs,
 		Instances:    states,
 		SentAt:       time.Now().UTC(),
+		CollectedAt:  collected,
 	}, nil
 }
 

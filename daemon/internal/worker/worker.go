@@ -232,7 +232,7 @@ func (w *Worker) result(ctx context.Context, opID string, r api.Result) error {
 // succeed reports the success result (the panel sets the progress to 100); its error makes
 // asynq retry the idempotent task so the panel eventually hears the result.
 func (w *Worker) succeed(ctx context.Context, opID, state string) error {
-	if err := w.result(ctx, opID, api.Result{Status: api.OpSuccess, State: state}); err != nil {
+	if err := w.result(ctx, opID, api.Result{Status: api.OpSuccess, State: state, ObservedAt: time.Now().UTC()}); err != nil {
 		return fmt.Errorf("report result of operation %s: %w", opID, err)
 	}
 	return nil
