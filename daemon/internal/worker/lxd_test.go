@@ -134,8 +134,8 @@ func TestCreateAppliesLimitsAndRuns(t *testing.T) {
 		t.Errorf("calls = %q, want %q (or without the first)", seen, wantCalls)
 	}
 	rs := f.panel.Results(p.OperationID)
-	if len(rs) != 1 || rs[0] != (api.Result{Status: api.OpSuccess, State: api.StateRunning}) {
-		t.Errorf("results = %+v", rs)
+	if len(rs) != 1 || rs[0].Status != api.OpSuccess || rs[0].State != api.StateRunning || rs[0].ObservedAt.IsZero() {
+		t.Errorf("results = %+v, want one success, running, with the time it was observed", rs)
 	}
 }
 
@@ -328,7 +328,7 @@ func TestActions(t *testing.T) {
 			t.Fatalf("step %d %s: %v", i, s.typ, err)
 		}
 		rs := f.panel.Results(a.OperationID)
-		if len(rs) != 1 || rs[0] != (api.Result{Status: api.OpSuccess, State: s.want}) {
+		if len(rs) != 1 || rs[0].Status != api.OpSuccess || rs[0].State != s.want || rs[0].ObservedAt.IsZero() {
 			t.Fatalf("step %d %s: results %+v, want state %q", i, s.typ, rs, s.want)
 		}
 		if s.want != "" {
