@@ -112,12 +112,18 @@ var drivers = []string{"sqlite", "postgres"}
 // newStack starts a panel and a joined daemon on driver, stopped when the test ends.
 func newStack(t *testing.T, driver string) *stack.Stack {
 	t.Helper()
+	return newStackEnv(t, driver, st.env)
+}
+
+// newStackEnv is newStack with the services of env.
+func newStackEnv(t *testing.T, driver string, env stack.Env) *stack.Stack {
+	t.Helper()
 	need(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s, err := stack.Start(ctx, stack.Options{
 		Driver: driver,
-		Env:    st.env,
+		Env:    env,
 		BinDir: st.binDir,
 		Dir:    t.TempDir(),
 	})

@@ -12,7 +12,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nimbo-panel/nimbo/backend/api"
-	"github.com/nimbo-panel/nimbo/backend/internal/stack"
 )
 
 // privateRedis runs a redis-server without persistence on a free loopback port, so that a
@@ -73,20 +72,7 @@ func TestRedisRestart(t *testing.T) {
 	env := st.env
 	env.RedisURL = "redis://" + rd.addr() + "/0"
 	ctx := context.Background()
-	s, err := stack.Start(ctx, stack.Options{Driver: "sqlite", Env: env, BinDir: st.binDir, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("panel log:\n%s", s.Log("nimbo-panel"))
-			t.Logf("daemon log:\n%s", s.Log("nimbo-daemon"))
-		}
-		s.Close()
-		for _, r := range s.RaceReports() {
-			t.Errorf("data race in a stack process:\n%s", r)
-		}
-	})
+	s := newStackEnv(t, "sqlite", env)
 	c := lxd(t)
 
 	s.StopDaemon()
@@ -105,20 +91,9 @@ func TestRedisRestart(t *testing.T) {
 	}
 	lost := time.Now()
 
-	if err := s.StartDaemon(ctx); err != nil {
-		t.Fatal(err)
-	}
-	op, err := s.WaitOperation(ctx, s.AdminToken, acc.Operation.ID, 2*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if op.Status != api.OpSuccess {
-		t.Fatalf("operation after the Redis restart: %s %s", op.Status, op.Error)
-	}
+	resume(t, s, acc.Operation.ID, 2*time.Minute)
 	t.Logf("operation finished %s after Redis lost its task", time.Since(lost).Round(time.Millisecond))
-	if names := instancesFor(t, c, acc.Server.ID); len(names) != 1 {
-		t.Fatalf("LXD instances for the server: %v, want exactly one", names)
-	}
+	oneInstance(t, c, acc.Server.ID)
 	// The panel works on the new Redis: another action runs end to end.
 	act(t, s, s.AdminToken, acc.Server.ID, "delete")
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	incus "github.com/lxc/incus/v6/client"
 
 	"github.com/nimbo-panel/nimbo/backend/api"
+	"github.com/nimbo-panel/nimbo/backend/internal/stack"
 	"github.com/nimbo-panel/nimbo/daemon/jobs"
 )
 
@@ -61,16 +63,7 @@ func TestDuplicateDelivery(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if err := s.StartDaemon(ctx); err != nil {
-				t.Fatal(err)
-			}
-			op, err := s.WaitOperation(ctx, s.AdminToken, acc.Operation.ID, 2*time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if op.Status != api.OpSuccess {
-				t.Fatalf("operation %s: %s", op.Status, op.Error)
-			}
+			resume(t, s, acc.Operation.ID, 2*time.Minute)
 			// Wait for the duplicate to finish too.
 			deadline = time.Now().Add(time.Minute)
 			for {
@@ -83,9 +76,7 @@ func TestDuplicateDelivery(t *testing.T) {
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
-			if names := instancesFor(t, c, acc.Server.ID); len(names) != 1 {
-				t.Fatalf("LXD instances for the server: %v, want exactly one", names)
-			}
+			oneInstance(t, c, acc.Server.ID)
 			if got := lxdStatus(t, c, acc.Server.IncusName); got != "Running" {
 				t.Fatalf("LXD status = %q", got)
 			}
@@ -132,20 +123,9 @@ func TestDaemonKilledMidCreate(t *testing.T) {
 				t.Logf("note: the operation finished before the kill landed (%s)", op.Status)
 			}
 
-			if err := s.StartDaemon(ctx); err != nil {
-				t.Fatal(err)
-			}
-			op, err := s.WaitOperation(ctx, s.AdminToken, acc.Operation.ID, 3*time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if op.Status != api.OpSuccess {
-				t.Fatalf("operation after restart: %s %s", op.Status, op.Error)
-			}
+			resume(t, s, acc.Operation.ID, 3*time.Minute)
 			t.Logf("operation finished %s after the kill", time.Since(killedAt).Round(time.Millisecond))
-			if names := instancesFor(t, c, acc.Server.ID); len(names) != 1 {
-				t.Fatalf("LXD instances for the server: %v, want exactly one", names)
-			}
+			oneInstance(t, c, acc.Server.ID)
 			if got := lxdStatus(t, c, acc.Server.IncusName); got != "Running" {
 				t.Fatalf("LXD status = %q", got)
 			}
@@ -215,16 +195,7 @@ func TestNodeOfflineQueuedJob(t *testing.T) {
 				t.Fatalf("LXD status while node offline = %q, want Running", got)
 			}
 
-			if err := s.StartDaemon(ctx); err != nil {
-				t.Fatal(err)
-			}
-			op, err = s.WaitOperation(ctx, s.AdminToken, op.ID, 2*time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if op.Status != api.OpSuccess {
-				t.Fatalf("queued stop: %s %s", op.Status, op.Error)
-			}
+			op = resume(t, s, op.ID, 2*time.Minute)
 			if got := lxdStatus(t, c, srv.IncusName); got != "Stopped" {
 				t.Fatalf("LXD status after the node returned = %q", got)
 			}
@@ -233,5 +204,31 @@ func TestNodeOfflineQueuedJob(t *testing.T) {
 			}
 			act(t, s, s.AdminToken, srv.ID, "delete")
 		})
+	}
+}
+
+// resume starts the daemon again and waits for the operation it should finish, which must
+// succeed.
+func resume(t *testing.T, s *stack.Stack, opID string, timeout time.Duration) api.Operation {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.StartDaemon(ctx); err != nil {
+		t.Fatal(err)
+	}
+	op, err := s.WaitOperation(ctx, s.AdminToken, opID, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Status != api.OpSuccess {
+		t.Fatalf("operation %s after the daemon returned: %s %s", op.Kind, op.Status, op.Error)
+	}
+	return op
+}
+
+// oneInstance fails unless LXD has exactly one instance labelled with the server id.
+func oneInstance(t *testing.T, c incus.InstanceServer, serverID string) {
+	t.Helper()
+	if names := instancesFor(t, c, serverID); len(names) != 1 {
+		t.Fatalf("LXD instances for the server: %v, want exactly one", names)
 	}
 }
