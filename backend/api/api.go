@@ -26,6 +26,31 @@ const (
 	CodeInsufficientFunds = "insufficient_funds"
 	// CodeBadIdempotencyKey (400) is a money movement without a valid HeaderIdempotencyKey.
 	CodeBadIdempotencyKey = "bad_idempotency_key"
+	// CodeServerSuspended (409) refuses starting a server suspended for non-payment.
+	CodeServerSuspended = "server_suspended"
+	// CodeQuotaExceeded (409) is an order or resize beyond the reseller's resource quota.
+	CodeQuotaExceeded = "quota_exceeded"
+	// CodeResellerFunds (409) blocks a reseller customer's order or renewal while the
+	// reseller's wallet cannot pay the wholesale price.
+	CodeResellerFunds = "reseller_insufficient_funds"
+	// CodeOutOfStock (409) is a plan with no stock left.
+	CodeOutOfStock = "out_of_stock"
+	// CodeTrialUnavailable (409) is a second free trial, or a trial of a plan without one.
+	CodeTrialUnavailable = "trial_unavailable"
+	// CodeCouponInvalid (422) is an unknown, expired, used-up or inapplicable coupon.
+	CodeCouponInvalid = "coupon_invalid"
+	// CodeCurrencyMismatch (422) is an amount in another currency than the wallet or plan.
+	CodeCurrencyMismatch = "currency_mismatch"
+	// CodeEmailNotVerified (403) is an action that needs a verified e-mail address.
+	CodeEmailNotVerified = "email_not_verified"
+	// CodeInvalidToken (400) is an unknown, used or expired e-mail verification or
+	// password reset token.
+	CodeInvalidToken = "invalid_token"
+	// CodeInvalidSignature (400) is a payment notification whose signature or timestamp
+	// does not verify.
+	CodeInvalidSignature = "invalid_signature"
+	// CodeGatewayUnavailable (422) is a payment gateway that is not configured.
+	CodeGatewayUnavailable = "gateway_unavailable"
 )
 
 // CodeTwoFactorRequired (401) answers a login with the right password for an account with
@@ -56,8 +81,30 @@ type List[T any] struct {
 // Roles.
 const (
 	RoleAdmin    = "admin"
+	RoleReseller = "reseller"
 	RoleCustomer = "customer"
 )
+
+// Sub-user permissions on one server. The owner, the owner's reseller and admins hold all.
+const (
+	// PermPower starts, stops and restarts the server.
+	PermPower = "power"
+	// PermConsole opens the web console.
+	PermConsole = "console"
+	// PermBackups lists, creates and restores backups.
+	PermBackups = "backups"
+	// PermTunnels manages port-forward tunnels.
+	PermTunnels = "tunnels"
+	// PermSettings renames, resizes and reinstalls the server.
+	PermSettings = "settings"
+	// PermBilling sees and pays the server's subscription and invoices.
+	PermBilling = "billing"
+)
+
+// Permissions lists every sub-user permission in a stable order.
+func Permissions() []string {
+	return []string{PermPower, PermConsole, PermBackups, PermTunnels, PermSettings, PermBilling}
+}
 
 // Token scopes. A session cookie carries every scope its user's role allows.
 const (
@@ -65,6 +112,9 @@ const (
 	ScopeServersWrite = "servers:write"
 	ScopeAdminRead    = "admin:read"
 	ScopeAdminWrite   = "admin:write"
+	// ScopeResellerRead and ScopeResellerWrite cover a reseller's customers, prices, branding.
+	ScopeResellerRead  = "reseller:read"
+	ScopeResellerWrite = "reseller:write"
 )
 
 // LoginRequest starts a session. An account with two-factor authentication also needs
@@ -82,6 +132,8 @@ type User struct {
 	ID               string    `json:"id"`
 	Email            string    `json:"email"`
 	Role             string    `json:"role"`
+	ResellerID       string    `json:"reseller_id,omitempty"`
+	EmailVerified    bool      `json:"email_verified"`
 	TwoFactorEnabled bool      `json:"two_factor_enabled"`
 	CreatedAt        time.Time `json:"created_at"`
 }

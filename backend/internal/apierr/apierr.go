@@ -78,6 +78,15 @@ func Status(code string) int {
 		return http.StatusBadRequest
 	case api.CodeValidation, api.CodeUnknownImage, api.CodeVMUnsupported:
 		return http.StatusUnprocessableEntity
+	case api.CodeServerSuspended, api.CodeQuotaExceeded, api.CodeResellerFunds, api.CodeOutOfStock,
+		api.CodeTrialUnavailable:
+		return http.StatusConflict
+	case api.CodeCouponInvalid, api.CodeCurrencyMismatch, api.CodeGatewayUnavailable:
+		return http.StatusUnprocessableEntity
+	case api.CodeEmailNotVerified:
+		return http.StatusForbidden
+	case api.CodeInvalidToken, api.CodeInvalidSignature:
+		return http.StatusBadRequest
 	case api.CodeUnauthorized, api.CodeTwoFactorRequired:
 		return http.StatusUnauthorized
 	case api.CodeForbidden:

@@ -86,7 +86,12 @@ func (s *Service) SessionTTL() time.Duration { return s.opt.SessionTTL }
 
 // UserAPI converts a user row to its wire form.
 func UserAPI(u store.User) api.User {
-	return api.User{ID: u.ID, Email: u.Email, Role: u.Role, TwoFactorEnabled: u.TOTPEnabled, CreatedAt: u.CreatedAt}
+	out := api.User{ID: u.ID, Email: u.Email, Role: u.Role, TwoFactorEnabled: u.TOTPEnabled,
+		EmailVerified: u.EmailVerifiedAt != nil, CreatedAt: u.CreatedAt}
+	if u.ResellerID != nil {
+		out.ResellerID = *u.ResellerID
+	}
+	return out
 }
 
 // NormalizeEmail lowercases and trims an email address.
@@ -323,7 +328,16 @@ type principalRow struct {
 	UserID     string
 	Email      string
 	Role       string
+	ResellerID *string
 	CreatedAt  time.Time
+}
+
+func (r principalRow) user() api.User {
+	u := api.User{ID: r.UserID, Email: r.Email, Role: r.Role, CreatedAt: r.CreatedAt}
+	if r.ResellerID != nil {
+		u.ResellerID = *r.ResellerID
+	}
+	return u
 }
 
 // AuthenticateSession resolves a session cookie; unknown or expired is unauthorized. It
@@ -336,7 +350,7 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string) (*Princ
 	}
 	var row principalRow
 	res := s.db.WithContext(ctx).Raw(`SELECT s.id AS session_id, s.expires_at, s.last_seen_at,
-		u.id AS user_id, u.email, u.role, u.created_at
+		u.id AS user_id, u.email, u.role, u.reseller_id, u.created_at
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, h).Scan(&row)
 	if res.Error != nil {
 		return nil, fmt.Errorf("read session: %w", res.Error)
@@ -345,7 +359,7 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string) (*Princ
 		return nil, apierr.Unauthorized("session expired or invalid")
 	}
 	s.touchSession(ctx, h, row.LastSeenAt, now)
-	p := &Principal{User: api.User{ID: row.UserID, Email: row.Email, Role: row.Role, CreatedAt: row.CreatedAt},
+	p := &Principal{User: row.user(),
 		Scopes: RoleScopes(row.Role), SessionID: row.SessionID}
 	s.cache.put("s:"+h, p, now, row.ExpiresAt)
 	return p, nil
@@ -361,7 +375,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*Princi
 	}
 	var row principalRow
 	res := s.db.WithContext(ctx).Raw(`SELECT t.id AS token_id, t.scopes, t.expires_at, t.last_used_at,
-		u.id AS user_id, u.email, u.role, u.created_at
+		u.id AS user_id, u.email, u.role, u.reseller_id, u.created_at
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, h).Scan(&row)
 	if res.Error != nil {
 		return nil, fmt.Errorf("read token: %w", res.Error)
@@ -377,7 +391,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*Princi
 		}
 	}
 	p := &Principal{
-		User:    api.User{ID: row.UserID, Email: row.Email, Role: row.Role, CreatedAt: row.CreatedAt},
+		User:    row.user(),
 		Scopes:  parseScopes(row.Scopes, row.Role),
 		TokenID: row.TokenID,
 	}

@@ -9,7 +9,8 @@ import (
 
 // allScopes lists every scope in a stable order.
 func allScopes() []string {
-	return []string{api.ScopeServersRead, api.ScopeServersWrite, api.ScopeAdminRead, api.ScopeAdminWrite}
+	return []string{api.ScopeServersRead, api.ScopeServersWrite, api.ScopeAdminRead, api.ScopeAdminWrite,
+		api.ScopeResellerRead, api.ScopeResellerWrite}
 }
 
 // RoleScopes returns the scopes a role may hold.
@@ -17,6 +18,8 @@ func RoleScopes(role string) []string {
 	switch role {
 	case api.RoleAdmin:
 		return allScopes()
+	case api.RoleReseller:
+		return []string{api.ScopeServersRead, api.ScopeServersWrite, api.ScopeResellerRead, api.ScopeResellerWrite}
 	case api.RoleCustomer:
 		return []string{api.ScopeServersRead, api.ScopeServersWrite}
 	}
@@ -35,6 +38,9 @@ type Principal struct {
 
 // Admin reports whether the caller has the admin role.
 func (p *Principal) Admin() bool { return p.User.Role == api.RoleAdmin }
+
+// Reseller reports whether the caller has the reseller role.
+func (p *Principal) Reseller() bool { return p.User.Role == api.RoleReseller }
 
 // Has reports whether the credential carries scope.
 func (p *Principal) Has(scope string) bool { return slices.Contains(p.Scopes, scope) }

@@ -49,7 +49,73 @@ type Config struct {
 	SessionTTL time.Duration `yaml:"session_ttl"`
 	// PprofListen, when set, serves Go's runtime profiles (net/http/pprof) on this address.
 	// Off by default; bind it to loopback.
-	PprofListen string `yaml:"pprof_listen"`
+	PprofListen string   `yaml:"pprof_listen"`
+	Mail        Mail     `yaml:"mail"`
+	Billing     Billing  `yaml:"billing"`
+	Payments    Payments `yaml:"payments"`
+}
+
+// Mail is the outgoing SMTP server. With Host empty no mail is sent: messages are logged
+// instead (development), and sign-up does not wait for verification.
+type Mail struct {
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// From is the sender address, e.g. "Nimbo <noreply@example.com>".
+	From string `yaml:"from"`
+	// TLS is "starttls" (default: upgrade when the server offers it), "tls" (implicit TLS,
+	// port 465) or "none".
+	TLS string `yaml:"tls"`
+	// RequireVerification refuses orders until the account's e-mail address is verified.
+	RequireVerification bool `yaml:"require_verification"`
+}
+
+// Billing is the billing engine's policy.
+type Billing struct {
+	// Interval is how often the billing pass runs (renewals, metering, dunning).
+	Interval time.Duration `yaml:"interval"`
+	// Currency is the default wallet currency.
+	Currency string `yaml:"currency"`
+	// TrialDays is the length of the one free trial an account may take; 0 turns trials off.
+	TrialDays int `yaml:"trial_days"`
+	// ReminderBefore is how long before a period ends the renewal reminder is sent.
+	ReminderBefore time.Duration `yaml:"reminder_before"`
+	// GracePeriod is how long after the due date an unpaid subscription stays running.
+	GracePeriod time.Duration `yaml:"grace_period"`
+	// TerminateAfter is how long a suspended subscription waits before its server is deleted.
+	TerminateAfter time.Duration `yaml:"terminate_after"`
+	// SellerName and SellerEmail head the provider's invoices.
+	SellerName  string `yaml:"seller_name"`
+	SellerEmail string `yaml:"seller_email"`
+	// WebhookURL receives billing notifications (low balance, suspension, …) as signed JSON.
+	WebhookURL    string `yaml:"webhook_url"`
+	WebhookSecret string `yaml:"webhook_secret"`
+	// FreeServers lets customers create servers without an order (POST /api/v1/servers).
+	FreeServers bool `yaml:"free_servers"`
+}
+
+// Payments configures the payment gateways; a gateway without its secrets is disabled.
+type Payments struct {
+	Stripe struct {
+		SecretKey     string `yaml:"secret_key"`
+		WebhookSecret string `yaml:"webhook_secret"`
+		// APIBase is https://api.stripe.com unless testing.
+		APIBase string `yaml:"api_base"`
+		// Tolerance is how old a webhook's signed timestamp may be.
+		Tolerance time.Duration `yaml:"tolerance"`
+	} `yaml:"stripe"`
+	Alipay struct {
+		AppID string `yaml:"app_id"`
+		// PrivateKey is the app's RSA private key (PEM) that signs requests.
+		PrivateKey string `yaml:"private_key"`
+		// PublicKey is Alipay's RSA public key (PEM) that signs notifications.
+		PublicKey string `yaml:"public_key"`
+		// Gateway is https://openapi.alipay.com/gateway.do unless testing.
+		Gateway string `yaml:"gateway"`
+		// Tolerance is how old a notification's notify_time may be.
+		Tolerance time.Duration `yaml:"tolerance"`
+	} `yaml:"alipay"`
 }
 
 // Default returns the built-in defaults. Derived values (the SQLite DSN, nodes.redis_url) are
@@ -71,6 +137,20 @@ func Default() Config {
 	c.Log.Format = "json"
 	c.SweepInterval = 2 * time.Second
 	c.SessionTTL = 7 * 24 * time.Hour
+	c.Mail.Port = 587
+	c.Mail.TLS = "starttls"
+	c.Mail.From = "Nimbo <noreply@localhost>"
+	c.Billing.Interval = time.Minute
+	c.Billing.Currency = "USD"
+	c.Billing.TrialDays = 7
+	c.Billing.ReminderBefore = 3 * 24 * time.Hour
+	c.Billing.GracePeriod = 3 * 24 * time.Hour
+	c.Billing.TerminateAfter = 14 * 24 * time.Hour
+	c.Billing.SellerName = "Nimbo"
+	c.Payments.Stripe.APIBase = "https://api.stripe.com"
+	c.Payments.Stripe.Tolerance = 5 * time.Minute
+	c.Payments.Alipay.Gateway = "https://openapi.alipay.com/gateway.do"
+	c.Payments.Alipay.Tolerance = 24 * time.Hour
 	return c
 }
 
@@ -165,6 +245,40 @@ func applyEnv(c *Config, env LookupEnv) error {
 		dur("NIMBO_SWEEP_INTERVAL", &c.SweepInterval),
 		dur("NIMBO_SESSION_TTL", &c.SessionTTL),
 		str("NIMBO_PPROF_LISTEN", &c.PprofListen, false),
+		str("NIMBO_MAIL_HOST", &c.Mail.Host, false),
+		str("NIMBO_MAIL_USERNAME", &c.Mail.Username, false),
+		str("NIMBO_MAIL_PASSWORD", &c.Mail.Password, true),
+		str("NIMBO_MAIL_FROM", &c.Mail.From, false),
+		str("NIMBO_MAIL_TLS", &c.Mail.TLS, false),
+		dur("NIMBO_BILLING_INTERVAL", &c.Billing.Interval),
+		str("NIMBO_BILLING_CURRENCY", &c.Billing.Currency, false),
+		dur("NIMBO_BILLING_GRACE_PERIOD", &c.Billing.GracePeriod),
+		dur("NIMBO_BILLING_TERMINATE_AFTER", &c.Billing.TerminateAfter),
+		str("NIMBO_BILLING_WEBHOOK_URL", &c.Billing.WebhookURL, false),
+		str("NIMBO_BILLING_WEBHOOK_SECRET", &c.Billing.WebhookSecret, true),
+		str("NIMBO_PAYMENTS_STRIPE_SECRET_KEY", &c.Payments.Stripe.SecretKey, true),
+		str("NIMBO_PAYMENTS_STRIPE_WEBHOOK_SECRET", &c.Payments.Stripe.WebhookSecret, true),
+		str("NIMBO_PAYMENTS_ALIPAY_APP_ID", &c.Payments.Alipay.AppID, false),
+		str("NIMBO_PAYMENTS_ALIPAY_PRIVATE_KEY", &c.Payments.Alipay.PrivateKey, true),
+		str("NIMBO_PAYMENTS_ALIPAY_PUBLIC_KEY", &c.Payments.Alipay.PublicKey, true),
+	}
+	for name, dst := range map[string]*int{"NIMBO_MAIL_PORT": &c.Mail.Port, "NIMBO_BILLING_TRIAL_DAYS": &c.Billing.TrialDays} {
+		if v, ok := env(name); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				steps = append(steps, fmt.Errorf("%s: %w", name, err))
+			}
+			*dst = n
+		}
+	}
+	for name, dst := range map[string]*bool{"NIMBO_MAIL_REQUIRE_VERIFICATION": &c.Mail.RequireVerification, "NIMBO_BILLING_FREE_SERVERS": &c.Billing.FreeServers} {
+		if v, ok := env(name); ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				steps = append(steps, fmt.Errorf("%s: %w", name, err))
+			}
+			*dst = b
+		}
 	}
 	if v, ok := env("NIMBO_NODES_OFFLINE_AFTER"); ok {
 		n, err := strconv.Atoi(v)
@@ -218,6 +332,28 @@ func (c Config) Validate() error {
 	}
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("session_ttl %s is below 1m", c.SessionTTL))
+	}
+	if c.Mail.Host != "" && (c.Mail.Port < 1 || c.Mail.Port > 65535) {
+		errs = append(errs, fmt.Errorf("mail.port %d is not a port", c.Mail.Port))
+	}
+	switch c.Mail.TLS {
+	case "starttls", "tls", "none":
+	default:
+		errs = append(errs, fmt.Errorf("mail.tls %q is not starttls, tls or none", c.Mail.TLS))
+	}
+	if c.Billing.Interval < time.Second {
+		errs = append(errs, fmt.Errorf("billing.interval %s is below 1s", c.Billing.Interval))
+	}
+	if len(c.Billing.Currency) != 3 || strings.ToUpper(c.Billing.Currency) != c.Billing.Currency {
+		errs = append(errs, fmt.Errorf("billing.currency %q is not an ISO 4217 code", c.Billing.Currency))
+	}
+	if c.Billing.TrialDays < 0 || c.Billing.TrialDays > 365 {
+		errs = append(errs, fmt.Errorf("billing.trial_days %d is not within 0..365", c.Billing.TrialDays))
+	}
+	for name, d := range map[string]time.Duration{"reminder_before": c.Billing.ReminderBefore, "grace_period": c.Billing.GracePeriod, "terminate_after": c.Billing.TerminateAfter} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("billing.%s %s is negative", name, d))
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid config: %w", errors.Join(errs...))

@@ -20,7 +20,7 @@ import (
 
 func viewer(c *fiber.Ctx) ops.Viewer {
 	p := principal(c)
-	return ops.Viewer{UserID: p.User.ID, Admin: p.Admin()}
+	return ops.Viewer{UserID: p.User.ID, Admin: p.Admin(), Reseller: p.Reseller()}
 }
 
 func (h *handlers) login(c *fiber.Ctx) error {

@@ -248,13 +248,50 @@ func notFound() error { return apierr.NotFound("server not found") }
 
 // Get returns a non-deleted server the viewer may see.
 func (s *Service) Get(ctx context.Context, v ops.Viewer, id string) (store.Server, error) {
+	return s.Authorize(ctx, v, id, "")
+}
+
+// PermManage is the right reserved to a server's owner, the owner's reseller and admins:
+// deleting the server and managing its sub-users. Sub-users never hold it.
+const PermManage = "manage"
+
+// Permissions returns what the viewer may do on a server it can see: every permission plus
+// PermManage for admins, the owner and the owner's reseller; a sub-user's own list otherwise.
+func (s *Service) Permissions(ctx context.Context, v ops.Viewer, srv store.Server) ([]string, error) {
+	if v.Admin || srv.OwnerID == v.UserID {
+		return append(api.Permissions(), PermManage), nil
+	}
+	if v.Reseller {
+		var n int64
+		if err := s.db.WithContext(ctx).Model(&store.User{}).Where("id = ? AND reseller_id = ?", srv.OwnerID, v.UserID).Count(&n).Error; err != nil {
+			return nil, fmt.Errorf("read owner: %w", err)
+		}
+		if n > 0 {
+			return append(api.Permissions(), PermManage), nil
+		}
+	}
+	var m store.ServerMember
+	err := s.db.WithContext(ctx).Where("server_id = ? AND user_id = ?", srv.ID, v.UserID).Take(&m).Error
+	if store.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read membership: %w", err)
+	}
+	return strings.Fields(m.Permissions), nil
+}
+
+// Authorize returns a non-deleted server the viewer may see and, when perm is not "", holds
+// perm on (an api.Perm* value or PermManage). A server the viewer cannot see is not found;
+// one it sees without the permission is forbidden.
+func (s *Service) Authorize(ctx context.Context, v ops.Viewer, id, perm string) (store.Server, error) {
 	var srv store.Server
 	if uuid.Validate(id) != nil {
 		return srv, notFound()
 	}
-	q := s.db.WithContext(ctx).Where("id = ? AND deleted_at IS NULL", id)
-	if !v.Admin {
-		q = q.Where("owner_id = ?", v.UserID)
+	q := s.db.WithContext(ctx).Table("servers").Where("servers.id = ? AND servers.deleted_at IS NULL", id)
+	if cond, args := v.ServerVisible("servers"); cond != "" {
+		q = q.Where(cond, args...)
 	}
 	err := q.Take(&srv).Error
 	if store.IsNotFound(err) {
@@ -262,6 +299,16 @@ func (s *Service) Get(ctx context.Context, v ops.Viewer, id string) (store.Serve
 	}
 	if err != nil {
 		return srv, fmt.Errorf("read server: %w", err)
+	}
+	if perm == "" {
+		return srv, nil
+	}
+	perms, err := s.Permissions(ctx, v, srv)
+	if err != nil {
+		return srv, err
+	}
+	if !slices.Contains(perms, perm) {
+		return srv, apierr.Forbidden(fmt.Sprintf("you do not have the %q permission on this server", perm))
 	}
 	return srv, nil
 }
@@ -285,12 +332,12 @@ func (s *Service) List(ctx context.Context, v ops.Viewer, f ListFilter) ([]store
 		conds []string // each with one "?" for its argument
 		args  []any
 	)
-	add := func(cond string, arg any) {
+	add := func(cond string, arg ...any) {
 		conds = append(conds, cond)
-		args = append(args, arg)
+		args = append(args, arg...)
 	}
-	if !v.Admin {
-		add("owner_id = ?", v.UserID)
+	if cond, vargs := v.ServerVisible("servers"); cond != "" {
+		add(cond, vargs...)
 	}
 	if f.Status != "" {
 		add("status = ?", f.Status)
@@ -309,9 +356,19 @@ func (s *Service) List(ctx context.Context, v ops.Viewer, f ListFilter) ([]store
 	where := func(first int) string {
 		var b strings.Builder
 		b.WriteString("deleted_at IS NULL")
-		for i, c := range conds {
+		i := first
+		for _, c := range conds {
 			b.WriteString(" AND ")
-			b.WriteString(strings.Replace(c, "?", s.db.Placeholder(first+i), 1))
+			for {
+				before, after, found := strings.Cut(c, "?")
+				b.WriteString(before)
+				if !found {
+					break
+				}
+				b.WriteString(s.db.Placeholder(i))
+				i++
+				c = after
+			}
 		}
 		return b.String()
 	}
@@ -387,7 +444,11 @@ func allowed(kind, status string) bool {
 // Action starts, stops, restarts or deletes a server. It is a conflict while another
 // operation is in flight on the server, or when the action makes no sense in its status.
 func (s *Service) Action(ctx context.Context, v ops.Viewer, id, kind string, force bool) (store.Operation, error) {
-	srv, err := s.Get(ctx, v, id)
+	perm := api.PermPower
+	if kind == api.OpInstanceDelete {
+		perm = PermManage
+	}
+	srv, err := s.Authorize(ctx, v, id, perm)
 	if err != nil {
 		return store.Operation{}, err
 	}
@@ -405,6 +466,10 @@ func (s *Service) Action(ctx context.Context, v ops.Viewer, id, kind string, for
 		}
 		if n > 0 {
 			return apierr.Conflict("another operation is in progress on this server")
+		}
+		if srv.SuspendedAt != nil && (kind == api.OpInstanceStart || kind == api.OpInstanceRestart) {
+			return &apierr.Error{Code: api.CodeServerSuspended,
+				Message: "this server is suspended for non-payment; pay what is due to start it again"}
 		}
 		if !allowed(kind, srv.Status) {
 			return apierr.Conflict(fmt.Sprintf("cannot %s a server that is %s", strings.TrimPrefix(kind, "instance."), srv.Status))

@@ -23,10 +23,27 @@ import (
 	dapi "github.com/nimbo-panel/nimbo/daemon/api"
 )
 
-// Viewer is who reads: customers see only what they own, admins everything.
+// Viewer is who reads. Admins see every server; a reseller sees its own servers and its
+// customers'; anyone sees the servers they own and those they are a sub-user of.
 type Viewer struct {
-	UserID string
-	Admin  bool
+	UserID   string
+	Admin    bool
+	Reseller bool
+}
+
+// ServerVisible is an SQL condition on a servers row (under alias, e.g. "servers") that
+// holds when the viewer may see it, with one "?" per returned argument. It is "" for admins.
+func (v Viewer) ServerVisible(alias string) (string, []any) {
+	if v.Admin {
+		return "", nil
+	}
+	cond := "(" + alias + ".owner_id = ? OR EXISTS (SELECT 1 FROM server_members sm WHERE sm.server_id = " + alias + ".id AND sm.user_id = ?)"
+	args := []any{v.UserID, v.UserID}
+	if v.Reseller {
+		cond += " OR " + alias + ".owner_id IN (SELECT id FROM users WHERE reseller_id = ?)"
+		args = append(args, v.UserID)
+	}
+	return cond + ")", args
 }
 
 // Service is the operation service.
@@ -65,8 +82,8 @@ func (s *Service) Get(ctx context.Context, v Viewer, id string) (store.Operation
 		return op, notFound()
 	}
 	q := s.db.WithContext(ctx).Table("operations").Select("operations.*").Where("operations.id = ?", id)
-	if !v.Admin {
-		q = q.Joins("JOIN servers ON servers.id = operations.server_id").Where("servers.owner_id = ?", v.UserID)
+	if cond, args := v.ServerVisible("servers"); cond != "" {
+		q = q.Joins("JOIN servers ON servers.id = operations.server_id").Where(cond, args...)
 	}
 	err := q.Take(&op).Error
 	if store.IsNotFound(err) {

@@ -21,8 +21,14 @@ type User struct {
 	TOTPEnabled bool `gorm:"column:totp_enabled"`
 	// TOTPLastStep is the last accepted TOTP time step; codes of steps ≤ it are refused.
 	TOTPLastStep int64 `gorm:"column:totp_last_step"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// ResellerID is the reseller a customer belongs to; nil for the provider's own customers.
+	ResellerID *string
+	// EmailVerifiedAt is when the owner proved the e-mail address; nil until then.
+	EmailVerifiedAt *time.Time
+	// TrialUsedAt is when the account started its one free trial; nil if never.
+	TrialUsedAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Session is a browser session; only the SHA-256 of its token is stored. ID is the
@@ -116,9 +122,11 @@ type Server struct {
 	// StateObservedAt is when the node observed Status (node clock), from an operation
 	// result or a heartbeat.
 	StateObservedAt *time.Time
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	DeletedAt       *time.Time
+	// SuspendedAt is set while the server is suspended for non-payment: it may not be started.
+	SuspendedAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	DeletedAt   *time.Time
 }
 
 // API converts the row to its wire form.

@@ -161,7 +161,16 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 	return applied, nil
 }
 
+// foreignKeysOff marks a SQLite migration that rebuilds a table other tables reference. It
+// runs with foreign key enforcement off on its own connection (SQLite cannot change the
+// setting inside a transaction) and must leave no violation: PRAGMA foreign_key_check is
+// run before commit.
+const foreignKeysOff = "-- nimbo:foreign-keys-off"
+
 func (d *DB) applyOne(ctx context.Context, version, body string) (bool, error) {
+	if d.Driver == DriverSQLite && strings.HasPrefix(body, foreignKeysOff) {
+		return d.applyWithoutForeignKeys(ctx, version, body)
+	}
 	applied := false
 	err := d.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if d.Driver == DriverPostgres {
@@ -197,3 +206,53 @@ func IsDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) 
 
 // IsNotFound reports whether err is GORM's record-not-found.
 func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
+
+func (d *DB) applyWithoutForeignKeys(ctx context.Context, version, body string) (applied bool, err error) {
+	conn, err := d.SQL.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("connection: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return false, fmt.Errorf("foreign keys off: %w", err)
+	}
+	defer func() {
+		if _, ferr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); ferr != nil && err == nil {
+			err = fmt.Errorf("foreign keys on: %w", ferr)
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {
+		return false, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil {
+		return false, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return false, fmt.Errorf("apply: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return false, fmt.Errorf("foreign key check: %w", err)
+	}
+	bad := rows.Next()
+	_ = rows.Close()
+	if bad {
+		return false, errors.New("foreign key violations after the migration")
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", version, Now()); err != nil {
+		return false, fmt.Errorf("record: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	return true, nil
+}

@@ -13,8 +13,12 @@ type Wallet struct {
 	CreditLimit int64
 	// EntryCount is the number of entries; the next entry's Seq is EntryCount+1.
 	EntryCount int64
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// LowBalanceThreshold (minor units, 0 is off): below it the owner is notified once;
+	// LowBalanceNotifiedAt is cleared when the balance is back above it.
+	LowBalanceThreshold  int64
+	LowBalanceNotifiedAt *time.Time
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 // LedgerEntry is one append-only movement of a wallet's money. Amount is signed: a credit is
