@@ -54,7 +54,16 @@ type Service struct {
 	channel string
 	log     *slog.Logger
 	hub     *Hub
+	hooks   []FinishHook
 }
+
+// FinishHook runs inside the transaction that records an operation's final status (op
+// carries it), so what it writes commits or rolls back together with the result: a refund
+// for a failed provisioning is never lost nor doubled. It must not call out of the database.
+type FinishHook func(ctx context.Context, tx *gorm.DB, op store.Operation) error
+
+// OnFinish registers h; call it while building the app, before serving.
+func (s *Service) OnFinish(h FinishHook) { s.hooks = append(s.hooks, h) }
 
 // New returns a Service publishing changes on channel (e.g. "nimbo:ops").
 func New(db *store.DB, rdb redis.UniversalClient, q *queue.Queue, channel string, log *slog.Logger) *Service {
@@ -283,6 +292,11 @@ func (s *Service) Finish(ctx context.Context, nodeID, id string, r dapi.Result) 
 		if op.ServerID != nil {
 			if err := tx.Model(&store.Server{}).Where("id = ?", *op.ServerID).Updates(srvUpdate).Error; err != nil {
 				return fmt.Errorf("update server: %w", err)
+			}
+		}
+		for _, h := range s.hooks {
+			if err := h(ctx, tx, op); err != nil {
+				return fmt.Errorf("finish hook: %w", err)
 			}
 		}
 		changed = true
