@@ -208,6 +208,28 @@ func (s *Service) Post(ctx context.Context, req PostRequest) (PostResult, error)
 func (s *Service) post(ctx context.Context, req PostRequest) (PostResult, error) {
 	var res PostResult
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		res, err = s.postIn(tx, req)
+		return err
+	})
+	return res, err
+}
+
+// PostTx is Post inside the caller's transaction tx, so that a charge commits or rolls back
+// with the rows it pays for (an order, a renewal, a reseller's settlement). The wallet row is
+// locked until tx ends. Lock wallets in a fixed order (the customer's before the reseller's)
+// to avoid deadlocks. A duplicate-key race on PostgreSQL aborts tx: the caller retries the
+// whole transaction, whose replay then finds the first entry.
+func (s *Service) PostTx(ctx context.Context, tx *gorm.DB, req PostRequest) (PostResult, error) {
+	if err := validatePost(&req); err != nil {
+		return PostResult{}, err
+	}
+	return s.postIn(tx.WithContext(ctx), req)
+}
+
+func (s *Service) postIn(tx *gorm.DB, req PostRequest) (PostResult, error) {
+	var res PostResult
+	err := func() error {
 		w, err := s.lockWallet(tx, req)
 		if err != nil {
 			return err
@@ -259,7 +281,7 @@ func (s *Service) post(ctx context.Context, req PostRequest) (PostResult, error)
 		w.Balance, w.EntryCount, w.UpdatedAt = balance, e.Seq, now
 		res = PostResult{Entry: e, Wallet: w}
 		return nil
-	})
+	}()
 	return res, err
 }
 
