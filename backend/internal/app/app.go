@@ -24,6 +24,7 @@ import (
 	"github.com/nimbo-panel/nimbo/backend/internal/nodeapi"
 	"github.com/nimbo-panel/nimbo/backend/internal/ops"
 	"github.com/nimbo-panel/nimbo/backend/internal/queue"
+	"github.com/nimbo-panel/nimbo/backend/internal/reseller"
 	"github.com/nimbo-panel/nimbo/backend/internal/store"
 )
 
@@ -41,6 +42,7 @@ type App struct {
 	inst  *instance.Service
 	ops   *ops.Service
 	bill  *billing.Service
+	resl  *reseller.Service
 	http  *fiber.App
 
 	done      chan struct{}
@@ -82,15 +84,19 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	q := queue.New(db, rdb)
 	opsSvc := ops.New(db, rdb, q, cfg.Redis.Prefix+"ops", log)
+	resl := reseller.New(db, log)
 	a := &App{
 		cfg: cfg, log: log, db: db, rdb: rdb, auth: authSvc, nodes: node.New(db, log), ops: opsSvc,
 		inst: instance.New(db, q, opsSvc, instance.Overcommit{
-			CPU: cfg.Nodes.CPUOvercommit, Memory: cfg.Nodes.MemoryOvercommit, Disk: cfg.Nodes.DiskOvercommit}, log),
+			CPU: cfg.Nodes.CPUOvercommit, Memory: cfg.Nodes.MemoryOvercommit, Disk: cfg.Nodes.DiskOvercommit},
+			resl, log),
+		resl: resl,
 		bill: billing.New(db, log), done: make(chan struct{}),
 	}
 	nh := &nodeapi.Handlers{Config: cfg, Nodes: a.nodes, Ops: a.ops}
 	a.http = httpapi.New(httpapi.Deps{
 		Config: cfg, Log: log, DB: db, Redis: rdb, Auth: a.auth, Nodes: a.nodes, Instances: a.inst, Ops: a.ops, Billing: a.bill, Done: a.done,
+		Resellers: a.resl,
 	}, nh.Mount)
 	return a, nil
 }

@@ -167,6 +167,9 @@ func (h *handlers) deleteNode(c *fiber.Ctx) error {
 }
 
 func (h *handlers) createServer(c *fiber.Ctx) error {
+	if !principal(c).Admin() && !h.Config.Billing.FreeServers {
+		return apierr.Forbidden("servers are bought through an order (POST /api/v1/orders); only admins create servers directly")
+	}
 	var req api.CreateServerRequest
 	if err := DecodeJSON(c, &req, false); err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/nimbo-panel/nimbo/backend/internal/instance"
 	"github.com/nimbo-panel/nimbo/backend/internal/node"
 	"github.com/nimbo-panel/nimbo/backend/internal/ops"
+	"github.com/nimbo-panel/nimbo/backend/internal/reseller"
 	"github.com/nimbo-panel/nimbo/backend/internal/store"
 )
 
@@ -35,6 +36,7 @@ type Deps struct {
 	Instances *instance.Service
 	Ops       *ops.Service
 	Billing   *billing.Service
+	Resellers *reseller.Service
 	// Done is closed when the panel shuts down; long polls answer at once then.
 	Done <-chan struct{}
 }
@@ -55,7 +57,7 @@ func New(d Deps, mount ...func(*fiber.App)) *fiber.App {
 		AppName:               "nimbo-panel",
 	})
 	h := &handlers{d}
-	app.Use(requestID, accessLog(d.Log, eh), recoverer(d.Log))
+	app.Use(requestID, accessLog(d.Log, eh), recoverer(d.Log), auditLog(d.DB, d.Log))
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", h.readyz)
 

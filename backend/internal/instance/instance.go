@@ -20,6 +20,7 @@ import (
 	"github.com/nimbo-panel/nimbo/backend/internal/node"
 	"github.com/nimbo-panel/nimbo/backend/internal/ops"
 	"github.com/nimbo-panel/nimbo/backend/internal/queue"
+	"github.com/nimbo-panel/nimbo/backend/internal/reseller"
 	"github.com/nimbo-panel/nimbo/backend/internal/store"
 	"github.com/nimbo-panel/nimbo/daemon/jobs"
 )
@@ -39,13 +40,19 @@ type Service struct {
 	db   *store.DB
 	q    *queue.Queue
 	ops  *ops.Service
-	log  *slog.Logger
-	over Overcommit
+	log   *slog.Logger
+	over  Overcommit
+	quota QuotaChecker
 }
 
-// New returns a Service.
-func New(db *store.DB, q *queue.Queue, o *ops.Service, over Overcommit, log *slog.Logger) *Service {
-	return &Service{db: db, q: q, ops: o, over: over, log: log}
+// QuotaChecker enforces a reseller's resource quota inside a transaction (reseller.Service).
+type QuotaChecker interface {
+	CheckQuota(ctx context.Context, tx *gorm.DB, resellerID string, delta reseller.Resources) error
+}
+
+// New returns a Service; quota may be nil (no reseller quotas).
+func New(db *store.DB, q *queue.Queue, o *ops.Service, over Overcommit, quota QuotaChecker, log *slog.Logger) *Service {
+	return &Service{db: db, q: q, ops: o, over: over, quota: quota, log: log}
 }
 
 func validateCreate(req api.CreateServerRequest) map[string]string {
@@ -94,49 +101,90 @@ func (s *Service) Create(ctx context.Context, v ops.Viewer, req api.CreateServer
 	if req.NodeID != "" && !v.Admin {
 		return store.Server{}, store.Operation{}, apierr.Forbidden("only admins may choose the node")
 	}
-	if f := validateCreate(req); len(f) > 0 {
-		return store.Server{}, store.Operation{}, apierr.Validation(f)
-	}
 	var (
 		srv store.Server
 		op  store.Operation
 	)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		target, err := s.schedule(ctx, tx, req)
-		if err != nil {
-			return err
-		}
-		now := store.Now()
-		id := uuid.NewString()
-		srv = store.Server{
-			ID: id, OwnerID: v.UserID, NodeID: target.ID, Name: req.Name,
-			IncusName: req.Name + "-" + strings.ReplaceAll(id, "-", "")[:8], Type: req.Type, Image: req.Image,
-			CPU: req.CPU, MemoryMiB: req.MemoryMiB, DiskMiB: req.DiskMiB, Status: api.StatusCreating,
-			CreatedAt: now, UpdatedAt: now,
-		}
-		if err := tx.Create(&srv).Error; err != nil {
-			if store.IsDuplicate(err) {
-				return apierr.Conflict("you already have a server with this name")
-			}
-			return fmt.Errorf("insert server: %w", err)
-		}
-		uid := v.UserID
-		op = store.Operation{
-			ID: uuid.NewString(), Kind: api.OpInstanceCreate, Status: api.OpPending, ServerID: &srv.ID,
-			NodeID: target.ID, UserID: &uid, CreatedAt: now, UpdatedAt: now,
-		}
-		if err := tx.Create(&op).Error; err != nil {
-			return fmt.Errorf("insert operation: %w", err)
-		}
-		return nil
+		var err error
+		srv, op, err = s.CreateTx(ctx, tx, CreateOptions{OwnerID: v.UserID, ActorID: v.UserID}, req)
+		return err
 	})
 	if err != nil {
 		return store.Server{}, store.Operation{}, err
 	}
-	s.log.InfoContext(ctx, "server accepted", "server_id", srv.ID, "op_id", op.ID, "node_id", srv.NodeID, "incus_name", srv.IncusName)
-	s.enqueue(ctx, &op, srv)
+	s.Enqueue(ctx, &op, srv)
 	return srv, op, nil
 }
+
+// CreateOptions say whose server CreateTx writes and where it may run.
+type CreateOptions struct {
+	// OwnerID owns the server; ActorID is who asked (recorded on the operation).
+	OwnerID, ActorID string
+	// Nodes, when not empty, are the only nodes the scheduler may pick (a plan's nodes).
+	Nodes []string
+}
+
+// CreateTx validates req, checks the owner's reseller quota, picks a node and writes the
+// server and its create operation inside the caller's transaction tx. The caller commits and
+// then calls Enqueue (the sweeper enqueues operations whose Enqueue was missed).
+func (s *Service) CreateTx(ctx context.Context, tx *gorm.DB, o CreateOptions, req api.CreateServerRequest) (store.Server, store.Operation, error) {
+	if f := validateCreate(req); len(f) > 0 {
+		return store.Server{}, store.Operation{}, apierr.Validation(f)
+	}
+	var owner store.User
+	if err := tx.WithContext(ctx).Select("id", "role", "reseller_id").Where("id = ?", o.OwnerID).Take(&owner).Error; err != nil {
+		if store.IsNotFound(err) {
+			return store.Server{}, store.Operation{}, apierr.NotFound("user not found")
+		}
+		return store.Server{}, store.Operation{}, fmt.Errorf("read owner: %w", err)
+	}
+	rid := ""
+	switch {
+	case owner.ResellerID != nil:
+		rid = *owner.ResellerID
+	case owner.Role == api.RoleReseller:
+		rid = owner.ID
+	}
+	if rid != "" && s.quota != nil {
+		delta := reseller.Resources{Servers: 1, CPU: int64(req.CPU), MemoryMiB: req.MemoryMiB, DiskMiB: req.DiskMiB}
+		if err := s.quota.CheckQuota(ctx, tx, rid, delta); err != nil {
+			return store.Server{}, store.Operation{}, err
+		}
+	}
+	target, err := s.schedule(ctx, tx, req, o.Nodes)
+	if err != nil {
+		return store.Server{}, store.Operation{}, err
+	}
+	now := store.Now()
+	id := uuid.NewString()
+	srv := store.Server{
+		ID: id, OwnerID: o.OwnerID, NodeID: target.ID, Name: req.Name,
+		IncusName: req.Name + "-" + strings.ReplaceAll(id, "-", "")[:8], Type: req.Type, Image: req.Image,
+		CPU: req.CPU, MemoryMiB: req.MemoryMiB, DiskMiB: req.DiskMiB, Status: api.StatusCreating,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if err := tx.WithContext(ctx).Create(&srv).Error; err != nil {
+		if store.IsDuplicate(err) {
+			return store.Server{}, store.Operation{}, apierr.Conflict("you already have a server with this name")
+		}
+		return store.Server{}, store.Operation{}, fmt.Errorf("insert server: %w", err)
+	}
+	actor := o.ActorID
+	op := store.Operation{
+		ID: uuid.NewString(), Kind: api.OpInstanceCreate, Status: api.OpPending, ServerID: &srv.ID,
+		NodeID: target.ID, UserID: &actor, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := tx.WithContext(ctx).Create(&op).Error; err != nil {
+		return store.Server{}, store.Operation{}, fmt.Errorf("insert operation: %w", err)
+	}
+	s.log.InfoContext(ctx, "server accepted", "server_id", srv.ID, "op_id", op.ID, "node_id", srv.NodeID, "incus_name", srv.IncusName)
+	return srv, op, nil
+}
+
+// Enqueue queues op's task after its transaction committed. A failure is logged: the
+// sweeper enqueues it later.
+func (s *Service) Enqueue(ctx context.Context, op *store.Operation, srv store.Server) { s.enqueue(ctx, op, srv) }
 
 func (s *Service) enqueue(ctx context.Context, op *store.Operation, srv store.Server) {
 	if err := s.q.Enqueue(ctx, *op, srv); err != nil {
@@ -147,12 +195,16 @@ func (s *Service) enqueue(ctx context.Context, op *store.Operation, srv store.Se
 }
 
 // schedule chooses the node for req inside tx (node rows locked on PostgreSQL).
-func (s *Service) schedule(ctx context.Context, tx *gorm.DB, req api.CreateServerRequest) (store.Node, error) {
+func (s *Service) schedule(ctx context.Context, tx *gorm.DB, req api.CreateServerRequest, only []string) (store.Node, error) {
 	if req.NodeID != "" {
 		return s.named(ctx, tx, req)
 	}
 	var online []store.Node
-	if err := s.db.ForUpdate(tx).Where("status = ?", api.NodeOnline).Order("id").Find(&online).Error; err != nil {
+	q := s.db.ForUpdate(tx.WithContext(ctx)).Where("status = ?", api.NodeOnline)
+	if len(only) > 0 {
+		q = q.Where("id IN ?", only)
+	}
+	if err := q.Order("id").Find(&online).Error; err != nil {
 		return store.Node{}, fmt.Errorf("list online nodes: %w", err)
 	}
 	var withImage []store.Node

@@ -243,6 +243,8 @@ func (s *Stack) panelEnv() []string {
 		"NIMBO_REDIS_URL="+s.Opts.Env.RedisURL,
 		"NIMBO_NODES_HEARTBEAT_INTERVAL="+s.Opts.HeartbeatInterval.String(),
 		"NIMBO_SWEEP_INTERVAL=500ms",
+		// The spine tests create servers directly, as customers, without orders.
+		"NIMBO_BILLING_FREE_SERVERS=true",
 		"NIMBO_LOG_LEVEL="+s.Opts.LogLevel,
 		"NIMBO_LOG_FORMAT=text",
 	)

@@ -147,6 +147,8 @@ func Config(t testing.TB, db Database) config.Config {
 	c.Nodes.HeartbeatInterval = time.Second
 	c.SweepInterval = 200 * time.Millisecond
 	c.Log.Level = "warn"
+	// Most tests create servers directly as customers; billing tests turn this off.
+	c.Billing.FreeServers = true
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
