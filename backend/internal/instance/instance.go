@@ -37,9 +37,9 @@ type Overcommit struct {
 
 // Service is the server service.
 type Service struct {
-	db   *store.DB
-	q    *queue.Queue
-	ops  *ops.Service
+	db    *store.DB
+	q     *queue.Queue
+	ops   *ops.Service
 	log   *slog.Logger
 	over  Overcommit
 	quota QuotaChecker
@@ -184,7 +184,9 @@ func (s *Service) CreateTx(ctx context.Context, tx *gorm.DB, o CreateOptions, re
 
 // Enqueue queues op's task after its transaction committed. A failure is logged: the
 // sweeper enqueues it later.
-func (s *Service) Enqueue(ctx context.Context, op *store.Operation, srv store.Server) { s.enqueue(ctx, op, srv) }
+func (s *Service) Enqueue(ctx context.Context, op *store.Operation, srv store.Server) {
+	s.enqueue(ctx, op, srv)
+}
 
 func (s *Service) enqueue(ctx context.Context, op *store.Operation, srv store.Server) {
 	if err := s.q.Enqueue(ctx, *op, srv); err != nil {
