@@ -184,3 +184,11 @@ func requireAdmin(c *fiber.Ctx) error {
 	}
 	return c.Next()
 }
+
+// requireReseller answers 403 unless the caller is a reseller.
+func requireReseller(c *fiber.Ctx) error {
+	if !principal(c).Reseller() {
+		return apierr.Forbidden("reseller only")
+	}
+	return c.Next()
+}
