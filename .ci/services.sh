@@ -4,6 +4,7 @@
 # Usage: .ci/services.sh COMMAND...
 #   deps-run   install (apt) what `make run` needs if missing: redis-server lxd busybox-static curl
 #   deps-test  install (apt) what `make test` and `make bench` need if missing: the above + postgresql gcc libc6-dev wrk
+#              and poppler-utils (pdfinfo, pdftotext for the invoice PDF tests)
 #   redis      start Redis on 127.0.0.1:$REDIS_PORT unless something already answers there
 #   postgres   start PostgreSQL cluster $PG_VERSION/main, make it listen on 127.0.0.1 and set the
 #              postgres user's password to 'postgres' (only if it does not already work)
@@ -27,6 +28,8 @@ LXD_LOG="${LXD_LOG:-/var/log/lxd/lxd.log}"
 
 RUN_PKGS=(redis-server lxd busybox-static curl)
 TEST_PKGS=(redis-server postgresql lxd busybox-static curl gcc libc6-dev wrk)
+# poppler-utils: pdfinfo and pdftotext read back the invoice PDFs in the tests.
+TEST_PKGS+=(poppler-utils)
 
 say() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
