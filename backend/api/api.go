@@ -271,6 +271,10 @@ type Server struct {
 	Usage     *ServerUsage `json:"usage,omitempty"`
 	CreatedAt time.Time    `json:"created_at"`
 	UpdatedAt time.Time    `json:"updated_at"`
+	// Permissions are what the caller may do on the server (GET /api/v1/servers/{id} only):
+	// Permissions() values, plus "manage" (delete, sub-users) for the owner, the owner's
+	// reseller and admins.
+	Permissions []string `json:"permissions,omitempty"`
 }
 
 // Operation statuses.
@@ -288,6 +292,8 @@ const (
 	OpInstanceStop    = "instance.stop"
 	OpInstanceRestart = "instance.restart"
 	OpInstanceDelete  = "instance.delete"
+	// OpInstanceResize sets a server's CPU, memory and disk (admin resize or plan change).
+	OpInstanceResize = "instance.resize"
 )
 
 // Operation is one piece of infrastructure work.

@@ -34,6 +34,8 @@ func (h *handlers) login(c *fiber.Ctx) error {
 	}
 	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: exp, HTTPOnly: true,
 		SameSite: fiber.CookieSameSiteLaxMode, Secure: h.Config.Secure()})
+	setAuditActor(c, u.ID)
+	setAudit(c, "user", u.ID, u.ID, nil)
 	return c.JSON(auth.UserAPI(u))
 }
 
@@ -67,6 +69,7 @@ func (h *handlers) createToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "api_token", t.ID, principal(c).User.ID, map[string]any{"name": t.Name, "scopes": t.Scopes})
 	return c.Status(http.StatusCreated).JSON(t)
 }
 
@@ -82,6 +85,7 @@ func (h *handlers) deleteToken(c *fiber.Ctx) error {
 	if err := h.Auth.DeleteToken(c.UserContext(), principal(c).User.ID, c.Params("id")); err != nil {
 		return err
 	}
+	setAudit(c, "api_token", c.Params("id"), principal(c).User.ID, nil)
 	return c.SendStatus(http.StatusNoContent)
 }
 
@@ -94,6 +98,7 @@ func (h *handlers) createUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "user", u.ID, u.ID, map[string]any{"role": u.Role})
 	return c.Status(http.StatusCreated).JSON(auth.UserAPI(u))
 }
 
@@ -130,6 +135,7 @@ func (h *handlers) createNode(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "node", n.ID, "", map[string]any{"name": n.Name})
 	base := strings.TrimRight(h.Config.PublicURL, "/")
 	return c.Status(http.StatusCreated).JSON(api.CreateNodeResponse{
 		Node:        node.API(n, node.Allocation{}),
@@ -163,6 +169,7 @@ func (h *handlers) deleteNode(c *fiber.Ctx) error {
 	if err := h.Nodes.Delete(c.UserContext(), c.Params("id")); err != nil {
 		return err
 	}
+	setAudit(c, "node", c.Params("id"), "", nil)
 	return c.SendStatus(http.StatusNoContent)
 }
 
@@ -178,6 +185,7 @@ func (h *handlers) createServer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "server", srv.ID, srv.OwnerID, map[string]any{"name": srv.Name, "operation_id": op.ID})
 	return c.Status(http.StatusAccepted).JSON(api.ServerAccepted{Server: srv.API(), Operation: op.API()})
 }
 
@@ -235,7 +243,11 @@ func (h *handlers) getServer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(srv.API())
+	out := srv.API()
+	if out.Permissions, err = h.Instances.Permissions(c.UserContext(), viewer(c), srv); err != nil {
+		return err
+	}
+	return c.JSON(out)
 }
 
 // actionRequest is the optional body of stop, restart and delete.
@@ -260,6 +272,10 @@ func (h *handlers) action(kind string) fiber.Handler {
 		op, err := h.Instances.Action(c.UserContext(), viewer(c), c.Params("id"), kind, req.Force)
 		if err != nil {
 			return err
+		}
+		// The entry belongs to the server's owner (the caller may be a sub-user, reseller or admin).
+		if srv, gerr := h.Instances.Get(c.UserContext(), viewer(c), c.Params("id")); gerr == nil {
+			setAudit(c, "server", srv.ID, srv.OwnerID, map[string]any{"operation_id": op.ID, "force": req.Force})
 		}
 		return c.Status(http.StatusAccepted).JSON(op.API())
 	}

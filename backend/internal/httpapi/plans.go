@@ -36,6 +36,11 @@ func (h *handlers) plans(c *fiber.Ctx, filter billing.PlanFilter) error {
 	for i, r := range rows {
 		items[i] = billing.PlanAPI(r, filter.Customer)
 	}
+	if filter.Customer {
+		if err := h.retailPlans(c, items); err != nil {
+			return err
+		}
+	}
 	return c.JSON(api.List[api.Plan]{Items: items, Page: page, PerPage: perPage, Total: total})
 }
 
@@ -64,7 +69,13 @@ func (h *handlers) plan(c *fiber.Ctx, customer bool) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(billing.PlanAPI(r, customer))
+	out := []api.Plan{billing.PlanAPI(r, customer)}
+	if customer {
+		if err := h.retailPlans(c, out); err != nil {
+			return err
+		}
+	}
+	return c.JSON(out[0])
 }
 
 func (h *handlers) customerPlan(c *fiber.Ctx) error { return h.plan(c, true) }
@@ -80,6 +91,7 @@ func (h *handlers) createPlan(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "plan", r.ID, "", map[string]any{"name": r.Name})
 	return c.Status(http.StatusCreated).JSON(billing.PlanAPI(r, false))
 }
 
@@ -92,6 +104,7 @@ func (h *handlers) updatePlan(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "plan", r.ID, "", map[string]any{"name": r.Name})
 	return c.JSON(billing.PlanAPI(r, false))
 }
 
@@ -101,5 +114,6 @@ func (h *handlers) archivePlan(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "plan", r.ID, "", map[string]any{"name": r.Name})
 	return c.JSON(billing.PlanAPI(r, false))
 }

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/url"
 
 	"gorm.io/gorm"
 
 	"github.com/nimbo-panel/nimbo/backend/api"
 	"github.com/nimbo-panel/nimbo/backend/internal/apierr"
+	"github.com/nimbo-panel/nimbo/backend/internal/auth"
 	"github.com/nimbo-panel/nimbo/backend/internal/store"
 )
 
@@ -19,10 +21,38 @@ import (
 type Service struct {
 	db  *store.DB
 	log *slog.Logger
+	opt Options
 }
 
-// New returns a Service.
-func New(db *store.DB, log *slog.Logger) *Service { return &Service{db: db, log: log} }
+// Options tune a Service.
+type Options struct {
+	// PublicURL is the panel's own URL: its host may not be a reseller's domain.
+	PublicURL string
+	// Password are the argon2id parameters of the accounts the service creates (default
+	// auth.DefaultPasswordParams).
+	Password auth.PasswordParams
+}
+
+// New returns a Service; opt (at most one) tunes it.
+func New(db *store.DB, log *slog.Logger, opt ...Options) *Service {
+	s := &Service{db: db, log: log}
+	if len(opt) > 0 {
+		s.opt = opt[0]
+	}
+	if s.opt.Password.MemoryKiB == 0 {
+		s.opt.Password = auth.DefaultPasswordParams()
+	}
+	return s
+}
+
+// panelHost is the host name of the panel's public URL ("" when unknown).
+func (s *Service) panelHost() string {
+	u, err := url.Parse(s.opt.PublicURL)
+	if err != nil {
+		return ""
+	}
+	return HostOnly(u.Hostname())
+}
 
 // Price is what one plan costs, in minor units of Currency.
 type Price struct {
@@ -82,12 +112,13 @@ func (s *Service) Quote(ctx context.Context, tx *gorm.DB, customer store.User, p
 	return q, nil
 }
 
-// Resources is an amount of servers and resources.
+// Resources is an amount of servers and resources. The column tags name the columns Usage
+// scans (GORM would otherwise look for memory_mi_b).
 type Resources struct {
-	Servers   int64 `json:"servers"`
-	CPU       int64 `json:"cpu"`
-	MemoryMiB int64 `json:"memory_mib"`
-	DiskMiB   int64 `json:"disk_mib"`
+	Servers   int64 `json:"servers" gorm:"column:servers"`
+	CPU       int64 `json:"cpu" gorm:"column:cpu"`
+	MemoryMiB int64 `json:"memory_mib" gorm:"column:memory_mib"`
+	DiskMiB   int64 `json:"disk_mib" gorm:"column:disk_mib"`
 }
 
 // Usage sums the live servers of the reseller's customers (and the reseller's own).
