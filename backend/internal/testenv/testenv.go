@@ -145,6 +145,9 @@ func Config(t testing.TB, db Database) config.Config {
 	c.Redis.Prefix = "nimbo_t_" + Random(8) + ":"
 	c.Nodes.RedisURL = c.Redis.URL
 	c.Nodes.HeartbeatInterval = time.Second
+	// Fake nodes heartbeat once; a slow test (argon2 logins under -race on a loaded
+	// machine) must not see them go offline. Tests of offline detection lower this.
+	c.Nodes.OfflineAfter = 3600
 	c.SweepInterval = 200 * time.Millisecond
 	c.Log.Level = "warn"
 	// Most tests create servers directly as customers; billing tests turn this off.
