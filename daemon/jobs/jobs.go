@@ -26,9 +26,14 @@ const (
 	TypeInstanceDelete  = "instance:delete"
 )
 
+// TypeInstanceResize changes the CPU, memory and root disk limits of an existing instance
+// (payload InstanceResize).
+const TypeInstanceResize = "instance:resize"
+
 // AllTypes lists every task type defined by this contract version.
 var AllTypes = []string{
 	TypeInstanceCreate, TypeInstanceStart, TypeInstanceStop, TypeInstanceRestart, TypeInstanceDelete,
+	TypeInstanceResize,
 }
 
 // Instance types.
@@ -211,6 +216,61 @@ func DecodeInstanceCreate(b []byte) (InstanceCreate, error) {
 // DecodeInstanceAction parses and validates an action payload.
 func DecodeInstanceAction(b []byte) (InstanceAction, error) {
 	var p InstanceAction
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
+	}
+	return p, p.Validate()
+}
+
+// InstanceResize asks a daemon to set the limits of an existing instance, running or stopped:
+// limits.cpu, limits.memory and the size of its root disk. Applying it twice leaves the same
+// configuration.
+type InstanceResize struct {
+	Version     int    `json:"v"`
+	OperationID string `json:"operation_id"`
+	InstanceID  string `json:"instance_id"`
+	IncusName   string `json:"incus_name"`
+	CPU         int    `json:"cpu"`
+	MemoryMiB   int64  `json:"memory_mib"`
+	DiskMiB     int64  `json:"disk_mib"`
+}
+
+// Validate reports whether the payload is well formed; the resources have the bounds of
+// InstanceCreate.
+func (p InstanceResize) Validate() error {
+	if err := validateCommon(p.Version, p.OperationID, p.InstanceID, p.IncusName); err != nil {
+		return err
+	}
+	if p.CPU < 1 || p.CPU > MaxCPU {
+		return fmt.Errorf("%w: cpu %d out of range 1..%d", ErrInvalidPayload, p.CPU, MaxCPU)
+	}
+	if p.MemoryMiB < MinMemoryMiB || p.MemoryMiB > MaxMemoryMiB {
+		return fmt.Errorf("%w: memory_mib %d out of range %d..%d", ErrInvalidPayload, p.MemoryMiB, MinMemoryMiB, MaxMemoryMiB)
+	}
+	if p.DiskMiB < MinDiskMiB || p.DiskMiB > MaxDiskMiB {
+		return fmt.Errorf("%w: disk_mib %d out of range %d..%d", ErrInvalidPayload, p.DiskMiB, MinDiskMiB, MaxDiskMiB)
+	}
+	return nil
+}
+
+// NewInstanceResize builds the resize task for p on nodeID, after validating it.
+func NewInstanceResize(nodeID string, p InstanceResize) (*asynq.Task, error) {
+	if p.Version == 0 {
+		p.Version = PayloadVersion
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("marshal instance resize: %w", err)
+	}
+	return asynq.NewTask(TypeInstanceResize, b, Options(nodeID, p.OperationID)...), nil
+}
+
+// DecodeInstanceResize parses and validates a resize payload.
+func DecodeInstanceResize(b []byte) (InstanceResize, error) {
+	var p InstanceResize
 	if err := json.Unmarshal(b, &p); err != nil {
 		return p, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
 	}

@@ -44,15 +44,47 @@ func TaskType(kind string) (string, error) {
 		return jobs.TypeInstanceRestart, nil
 	case api.OpInstanceDelete:
 		return jobs.TypeInstanceDelete, nil
+	case api.OpInstanceResize:
+		return jobs.TypeInstanceResize, nil
 	}
 	return "", fmt.Errorf("no task type for operation kind %q", kind)
 }
 
-// Task builds the asynq task of an operation on a server.
+// Resize is the size a resize operation asks for (table server_resizes, one row per
+// operation): the payload of its task, and what the server row takes when it succeeds. Prev*
+// is the size the server had when the resize was asked.
+type Resize struct {
+	OperationID   string `gorm:"primaryKey"`
+	ServerID      string
+	CPU           int       `gorm:"column:cpu"`
+	MemoryMiB     int64     `gorm:"column:memory_mib"`
+	DiskMiB       int64     `gorm:"column:disk_mib"`
+	PrevCPU       int       `gorm:"column:prev_cpu"`
+	PrevMemoryMiB int64     `gorm:"column:prev_memory_mib"`
+	PrevDiskMiB   int64     `gorm:"column:prev_disk_mib"`
+	CreatedAt     time.Time `gorm:"column:created_at"`
+}
+
+// TableName names the table of Resize.
+func (Resize) TableName() string { return "server_resizes" }
+
+// ResizeTask builds the instance:resize task of a resize operation on a server.
+func ResizeTask(op store.Operation, srv store.Server, r Resize) (*asynq.Task, error) {
+	return jobs.NewInstanceResize(op.NodeID, jobs.InstanceResize{
+		OperationID: op.ID, InstanceID: srv.ID, IncusName: srv.IncusName,
+		CPU: r.CPU, MemoryMiB: r.MemoryMiB, DiskMiB: r.DiskMiB,
+	})
+}
+
+// Task builds the asynq task of an operation on a server. A resize needs its requested size:
+// use ResizeTask (Enqueue reads it from server_resizes).
 func Task(op store.Operation, srv store.Server) (*asynq.Task, error) {
 	typ, err := TaskType(op.Kind)
 	if err != nil {
 		return nil, err
+	}
+	if typ == jobs.TypeInstanceResize {
+		return nil, fmt.Errorf("operation %s: a resize task is built by ResizeTask", op.ID)
 	}
 	if typ == jobs.TypeInstanceCreate {
 		return jobs.NewInstanceCreate(op.NodeID, jobs.InstanceCreate{
@@ -68,7 +100,7 @@ func Task(op store.Operation, srv store.Server) (*asynq.Task, error) {
 // Enqueue puts the operation's task on its node's queue and records that it did. A task id
 // conflict means the task is already queued, which counts as success.
 func (q *Queue) Enqueue(ctx context.Context, op store.Operation, srv store.Server) error {
-	task, err := Task(op, srv)
+	task, err := q.task(ctx, op, srv)
 	if err != nil {
 		return err
 	}
@@ -81,6 +113,18 @@ func (q *Queue) Enqueue(ctx context.Context, op store.Operation, srv store.Serve
 		return fmt.Errorf("mark operation %s enqueued: %w", op.ID, err)
 	}
 	return nil
+}
+
+// task builds the task of op, reading the requested size of a resize.
+func (q *Queue) task(ctx context.Context, op store.Operation, srv store.Server) (*asynq.Task, error) {
+	if op.Kind != api.OpInstanceResize {
+		return Task(op, srv)
+	}
+	var r Resize
+	if err := q.db.WithContext(ctx).Where("operation_id = ?", op.ID).Take(&r).Error; err != nil {
+		return nil, fmt.Errorf("read resize of operation %s: %w", op.ID, err)
+	}
+	return ResizeTask(op, srv, r)
 }
 
 // TaskInfo asks asynq about an operation's task. It returns asynq.ErrTaskNotFound or

@@ -90,6 +90,7 @@ func New(cfg Config, rdb redis.UniversalClient, inc *incus.Client, rep Reporter)
 		return w.report.Progress(ctx, opID, p)
 	}, w.log)
 	w.mux.HandleFunc(jobs.TypeInstanceCreate, w.handleCreate)
+	w.mux.HandleFunc(jobs.TypeInstanceResize, w.handleResize)
 	for _, t := range []string{jobs.TypeInstanceStart, jobs.TypeInstanceStop, jobs.TypeInstanceRestart, jobs.TypeInstanceDelete} {
 		w.mux.HandleFunc(t, w.handleAction)
 	}
