@@ -142,6 +142,9 @@ func (s *Service) CreateUser(ctx context.Context, email, password, role string) 
 		return store.User{}, err
 	}
 	u := store.User{ID: uuid.NewString(), Email: email, PasswordHash: hash, Role: role}
+	// Accounts an admin (or the CLI) creates count as verified; only sign-ups must prove it.
+	verified := store.Now()
+	u.EmailVerifiedAt = &verified
 	if err := s.db.WithContext(ctx).Create(&u).Error; err != nil {
 		if store.IsDuplicate(err) {
 			return store.User{}, apierr.Conflict("a user with this email already exists")

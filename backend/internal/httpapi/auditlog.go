@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"log/slog"
+	"maps"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -40,8 +41,10 @@ func auditOf(c *fiber.Ctx) *auditInfo {
 
 // auditLog records every successful state-changing request under /api/v1 (any method but
 // GET, HEAD and OPTIONS answered below 400) in the audit log: actor, action (method and
-// route pattern), object, owner, IP and request id. A failed write is logged, not returned:
-// the change itself has been committed already.
+// route pattern, e.g. "POST /api/v1/servers/:id/stop": c.Route() after c.Next() is the route
+// that matched), object, owner, IP and request id; a call with an API token also names the
+// token (details.token_id). A failed write is logged, not returned: the change itself has been
+// committed already.
 func auditLog(db *store.DB, log *slog.Logger) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		err := c.Next()
@@ -54,8 +57,15 @@ func auditLog(db *store.DB, log *slog.Logger) fiber.Handler {
 		}
 		a := auditOf(c)
 		actor := a.ActorID
+		details := a.Details
 		if p := principal(c); p != nil {
 			actor = p.User.ID
+			if p.TokenID != "" {
+				// Name the API token that made the change (a copy: the handler's map is its own).
+				details = make(map[string]any, len(a.Details)+1)
+				maps.Copy(details, a.Details)
+				details["token_id"] = p.TokenID
+			}
 		}
 		if actor == "" {
 			actor = "anonymous"
@@ -70,7 +80,7 @@ func auditLog(db *store.DB, log *slog.Logger) fiber.Handler {
 		}
 		e := audit.Entry{ActorID: actor, Action: c.Method() + " " + c.Route().Path, ObjectType: objectType,
 			ObjectID: objectID, OwnerID: owner, IP: c.IP(), RequestID: RequestID(c)}
-		if rerr := audit.Record(c.UserContext(), db.DB, e, a.Details); rerr != nil {
+		if rerr := audit.Record(c.UserContext(), db.DB, e, details); rerr != nil {
 			log.ErrorContext(c.UserContext(), "audit log write failed", "err", rerr, "action", e.Action)
 		}
 		return nil

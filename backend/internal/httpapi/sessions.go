@@ -25,6 +25,7 @@ func (h *handlers) revokeSession(c *fiber.Ctx) error {
 	if err := h.Auth.RevokeSession(c.UserContext(), p.User.ID, id); err != nil {
 		return err
 	}
+	setAudit(c, "session", id, p.User.ID, nil)
 	if p.SessionID != "" && id == p.SessionID {
 		h.clearSessionCookie(c)
 	}
@@ -39,6 +40,7 @@ func (h *handlers) revokeOtherSessions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "session", "", p.User.ID, map[string]any{"revoked": n})
 	return c.JSON(api.RevokeSessionsResult{Revoked: n})
 }
 

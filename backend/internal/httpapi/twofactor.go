@@ -19,6 +19,7 @@ func (h *handlers) enrollTwoFactor(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "two_factor", principal(c).User.ID, principal(c).User.ID, nil)
 	return c.JSON(out)
 }
 
@@ -31,6 +32,7 @@ func (h *handlers) confirmTwoFactor(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "two_factor", principal(c).User.ID, principal(c).User.ID, nil)
 	return c.JSON(api.RecoveryCodes{RecoveryCodes: codes})
 }
 
@@ -42,6 +44,7 @@ func (h *handlers) disableTwoFactor(c *fiber.Ctx) error {
 	if err := h.Auth.DisableTOTP(c.UserContext(), c.IP(), principal(c).User.ID, req.Password, req.Code); err != nil {
 		return err
 	}
+	setAudit(c, "two_factor", principal(c).User.ID, principal(c).User.ID, nil)
 	return c.SendStatus(http.StatusNoContent)
 }
 
@@ -54,5 +57,6 @@ func (h *handlers) regenerateRecoveryCodes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "two_factor", principal(c).User.ID, principal(c).User.ID, nil)
 	return c.JSON(api.RecoveryCodes{RecoveryCodes: codes})
 }

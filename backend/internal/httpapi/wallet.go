@@ -81,6 +81,7 @@ func (h *handlers) setCreditLimit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "wallet", w.ID, w.UserID, map[string]any{"currency": w.Currency, "credit_limit": w.CreditLimit})
 	return c.JSON(billing.WalletAPI(w))
 }
 
@@ -131,6 +132,8 @@ func (h *handlers) postEntry(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	setAudit(c, "wallet", res.Wallet.ID, res.Wallet.UserID, map[string]any{"entry_id": res.Entry.ID, "kind": res.Entry.Kind,
+		"amount": res.Entry.Amount, "currency": res.Wallet.Currency, "replayed": res.Replayed})
 	status := http.StatusCreated
 	if res.Replayed {
 		status = http.StatusOK
