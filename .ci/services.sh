@@ -3,7 +3,8 @@
 #
 # Usage: .ci/services.sh COMMAND...
 #   deps-run   install (apt) what `make run` needs if missing: redis-server lxd busybox-static curl
-#   deps-test  install (apt) what `make test` and `make bench` need if missing: the above + postgresql gcc libc6-dev wrk
+#   deps-test  install (apt) what `make test` and `make bench` need if missing: the above + postgresql gcc libc6-dev wrk chromium
+#   node       check that Node.js (>= $NODE_MIN_MAJOR, default 20) and npm are in PATH (the web portal)
 #              and poppler-utils (pdfinfo, pdftotext for the invoice PDF tests)
 #   redis      start Redis on 127.0.0.1:$REDIS_PORT unless something already answers there
 #   postgres   start PostgreSQL cluster $PG_VERSION/main, make it listen on 127.0.0.1 and set the
@@ -12,7 +13,7 @@
 #              disk of the default profile; never creates a network and never runs `lxd init`
 #   image      build and import the busybox image (alias $IMAGE_ALIAS) unless the alias exists
 #   run        deps-run redis lxd image
-#   test       deps-test redis postgres lxd image
+#   test       deps-test node redis postgres lxd image
 #
 # Every step checks before it changes anything, so running it again (or on a machine where the
 # services were started by hand) does nothing harmful: nothing is ever stopped or deleted.
@@ -28,6 +29,10 @@ LXD_LOG="${LXD_LOG:-/var/log/lxd/lxd.log}"
 
 RUN_PKGS=(redis-server lxd busybox-static curl)
 TEST_PKGS=(redis-server postgresql lxd busybox-static curl gcc libc6-dev wrk)
+# Headless browser of the web portal's end-to-end tests (driven by playwright-core).
+TEST_PKGS+=(chromium)
+# The web portal (frontend/) is built and tested with Node.js from the machine (not apt).
+NODE_MIN_MAJOR="${NODE_MIN_MAJOR:-20}"
 # poppler-utils: pdfinfo and pdftotext read back the invoice PDFs in the tests.
 TEST_PKGS+=(poppler-utils)
 
@@ -88,6 +93,16 @@ install_pkgs() {
 
 cmd_deps_run() { install_pkgs "${RUN_PKGS[@]}"; }
 cmd_deps_test() { install_pkgs "${TEST_PKGS[@]}"; }
+
+# cmd_node checks that node and npm are there and node is new enough for the web portal.
+cmd_node() {
+	command -v node >/dev/null || die "Node.js $NODE_MIN_MAJOR or newer is needed in PATH for the web portal (frontend/)"
+	command -v npm >/dev/null || die "npm is needed in PATH for the web portal (frontend/)"
+	local major
+	major=$(node -p 'process.versions.node.split(".")[0]')
+	[ "$major" -ge "$NODE_MIN_MAJOR" ] || die "Node.js $(node --version) is too old for the web portal: $NODE_MIN_MAJOR or newer is needed"
+	say "node: $(node --version), npm $(npm --version 2>/dev/null)"
+}
 
 # --- Redis ------------------------------------------------------------------------------------
 
@@ -289,13 +304,14 @@ run_cmd() {
 	case "$1" in
 	deps-run) cmd_deps_run ;;
 	deps-test) cmd_deps_test ;;
+	node) cmd_node ;;
 	redis) cmd_redis ;;
 	postgres) cmd_postgres ;;
 	lxd) cmd_lxd ;;
 	image) cmd_image ;;
 	run) for c in deps-run redis lxd image; do run_cmd "$c"; done ;;
-	test) for c in deps-test redis postgres lxd image; do run_cmd "$c"; done ;;
-	*) die "unknown command '$1' (deps-run deps-test redis postgres lxd image run test)" ;;
+	test) for c in deps-test node redis postgres lxd image; do run_cmd "$c"; done ;;
+	*) die "unknown command '$1' (deps-run deps-test node redis postgres lxd image run test)" ;;
 	esac
 }
 

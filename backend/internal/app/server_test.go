@@ -21,7 +21,7 @@ func TestHTTPBasics(t *testing.T) {
 	c.must(200, "GET", "/healthz", nil, nil)
 	c.must(200, "GET", "/readyz", nil, nil)
 
-	req, _ := http.NewRequest("GET", e.base+"/nowhere", nil)
+	req, _ := http.NewRequest("GET", e.base+"/api/nowhere", nil)
 	req.Header.Set("X-Request-ID", "my-request-1")
 	resp, err := e.hc.Do(req)
 	if err != nil {

@@ -67,7 +67,7 @@ func TestErrorHandling(t *testing.T) {
 	}{
 		{"panic", "GET", "/test/panic", "", "", 500, api.CodeInternal, ""},
 		{"internal", "GET", "/test/internal", "", "", 500, api.CodeInternal, ""},
-		{"unknown route", "GET", "/nope", "", "", 404, api.CodeNotFound, ""},
+		{"unknown route", "GET", "/api/v1/nope", "", "", 404, api.CodeNotFound, ""},
 		{"wrong method", "PUT", "/healthz", "", "", 404, api.CodeNotFound, ""},
 		{"malformed", "POST", "/test/decode", "application/json", `{"a":`, 400, api.CodeInvalidJSON, ""},
 		{"unknown field", "POST", "/test/decode", "application/json", `{"a":1,"zz":2}`, 400, api.CodeInvalidJSON, "zz"},
