@@ -3,7 +3,11 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +20,7 @@ import (
 
 	"github.com/nimbo-panel/nimbo/backend/api"
 	"github.com/nimbo-panel/nimbo/backend/internal/billing"
+	"github.com/nimbo-panel/nimbo/backend/internal/config"
 	"github.com/nimbo-panel/nimbo/backend/internal/store"
 	"github.com/nimbo-panel/nimbo/backend/internal/testenv"
 )
@@ -190,7 +195,21 @@ type matrixEnv struct {
 }
 
 func setupMatrix(t *testing.T, db testenv.Database) *matrixEnv {
-	e := newEnv(t, db)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The payment gateways are configured so their notifications are checked by signature.
+	e := newEnv(t, db, func(c *config.Config) {
+		c.Payments.Stripe.SecretKey, c.Payments.Stripe.WebhookSecret = "sk_test_matrix", "whsec_matrix"
+		c.Payments.Alipay.AppID = "2021000000000000"
+		c.Payments.Alipay.PrivateKey = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+		c.Payments.Alipay.PublicKey = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))
+	})
 	m := &matrixEnv{e: e}
 	ctx := context.Background()
 	m.p.c[anonymous] = e.anon()
@@ -330,20 +349,27 @@ func (m *matrixEnv) path(t *testing.T, route string, rc routeCase, f *fixture) s
 // probe calls the route as w and returns the status and body.
 func (m *matrixEnv) probe(t *testing.T, w who, method, path string, body any, fresh bool) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	var (
+		rd io.Reader
+		ct string
+	)
+	switch b := body.(type) {
+	case nil:
+	case raw:
+		rd, ct = strings.NewReader(b.body), b.ct
+	default:
+		j, err := json.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rd = bytes.NewReader(b)
+		rd, ct = bytes.NewReader(j), "application/json"
 	}
 	req, err := http.NewRequest(method, m.e.base+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set(api.HeaderIdempotencyKey, "matrix-"+uuid.NewString())
 	cookie := m.p.c[w].cookie
