@@ -97,7 +97,8 @@ func UserAPI(u store.User) api.User {
 // NormalizeEmail lowercases and trims an email address.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-func validateEmail(email string) string {
+// ValidateEmail returns the problem with an already normalized e-mail address, or "".
+func ValidateEmail(email string) string {
 	if email == "" {
 		return "is required"
 	}
@@ -111,7 +112,8 @@ func validateEmail(email string) string {
 	return ""
 }
 
-func validatePassword(pw string) string {
+// ValidatePassword returns the problem with a new password, or "".
+func ValidatePassword(pw string) string {
 	switch n := utf8.RuneCountInString(pw); {
 	case n < 8:
 		return "must be at least 8 characters"
@@ -125,10 +127,10 @@ func validatePassword(pw string) string {
 func (s *Service) CreateUser(ctx context.Context, email, password, role string) (store.User, error) {
 	email = NormalizeEmail(email)
 	fields := map[string]string{}
-	if m := validateEmail(email); m != "" {
+	if m := ValidateEmail(email); m != "" {
 		fields["email"] = m
 	}
-	if m := validatePassword(password); m != "" {
+	if m := ValidatePassword(password); m != "" {
 		fields["password"] = m
 	}
 	if role != api.RoleAdmin && role != api.RoleCustomer {

@@ -19,7 +19,7 @@ import (
 // whether or not the address has an account; a mail failure is logged.
 func (a *Accounts) RequestPasswordReset(ctx context.Context, ip, email string) (string, error) {
 	email = NormalizeEmail(email)
-	if m := validateEmail(email); m != "" {
+	if m := ValidateEmail(email); m != "" {
 		return "", apierr.Validation(map[string]string{"email": m})
 	}
 	if err := a.limit(ctx, "reset:ip", ip, a.opt.ResetPerIP); err != nil {
@@ -70,7 +70,7 @@ func (a *Accounts) ConfirmPasswordReset(ctx context.Context, token, password str
 	if token == "" {
 		fields["token"] = "is required"
 	}
-	if m := validatePassword(password); m != "" {
+	if m := ValidatePassword(password); m != "" {
 		fields["password"] = m
 	}
 	if len(fields) > 0 {

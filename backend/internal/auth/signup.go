@@ -247,10 +247,10 @@ func (s *Service) newSession(userID, ip, userAgent string) (store.Session, strin
 func (a *Accounts) Signup(ctx context.Context, ip, userAgent, host string, req api.SignupRequest) (store.User, string, time.Time, error) {
 	email := NormalizeEmail(req.Email)
 	fields := map[string]string{}
-	if m := validateEmail(email); m != "" {
+	if m := ValidateEmail(email); m != "" {
 		fields["email"] = m
 	}
-	if m := validatePassword(req.Password); m != "" {
+	if m := ValidatePassword(req.Password); m != "" {
 		fields["password"] = m
 	}
 	if len(fields) > 0 {

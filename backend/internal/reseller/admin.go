@@ -40,10 +40,10 @@ func ProfileAPI(u store.User, p store.ResellerProfile, usage Resources, customer
 func (s *Service) CreateReseller(ctx context.Context, req api.CreateResellerRequest) (api.Reseller, error) {
 	email := auth.NormalizeEmail(req.Email)
 	f := map[string]string{}
-	if m := validEmail(email); m != "" {
+	if m := auth.ValidateEmail(email); m != "" {
 		f["email"] = m
 	}
-	if m := validPassword(req.Password); m != "" {
+	if m := auth.ValidatePassword(req.Password); m != "" {
 		f["password"] = m
 	}
 	if m := validBrand(req.BrandName); m != "" {
@@ -55,7 +55,7 @@ func (s *Service) CreateReseller(ctx context.Context, req api.CreateResellerRequ
 		}
 	}
 	if req.SupportEmail != "" {
-		if m := validEmail(req.SupportEmail); m != "" {
+		if m := auth.ValidateEmail(req.SupportEmail); m != "" {
 			f["support_email"] = m
 		}
 	}

@@ -20,10 +20,10 @@ func customerNotFound() error { return apierr.NotFound("customer not found") }
 func (s *Service) CreateCustomer(ctx context.Context, resellerID string, req api.CreateCustomerRequest) (store.User, error) {
 	email := auth.NormalizeEmail(req.Email)
 	f := map[string]string{}
-	if m := validEmail(email); m != "" {
+	if m := auth.ValidateEmail(email); m != "" {
 		f["email"] = m
 	}
-	if m := validPassword(req.Password); m != "" {
+	if m := auth.ValidatePassword(req.Password); m != "" {
 		f["password"] = m
 	}
 	if len(f) > 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nimbo-panel/nimbo/backend/api"
 	"github.com/nimbo-panel/nimbo/backend/internal/apierr"
+	"github.com/nimbo-panel/nimbo/backend/internal/auth"
 	"github.com/nimbo-panel/nimbo/backend/internal/store"
 )
 
@@ -31,7 +32,7 @@ func (s *Service) UpdateBranding(ctx context.Context, id string, req api.UpdateB
 		}
 	}
 	if req.SupportEmail != nil && *req.SupportEmail != "" {
-		if m := validEmail(*req.SupportEmail); m != "" {
+		if m := auth.ValidateEmail(*req.SupportEmail); m != "" {
 			f["support_email"] = m
 		}
 	}

@@ -3,7 +3,7 @@ package reseller
 import (
 	"fmt"
 	"net"
-	"net/mail"
+
 	"net/url"
 	"strings"
 	"unicode"
@@ -21,33 +21,6 @@ const (
 	// MaxQuota bounds each quota (servers, CPUs, MiB).
 	MaxQuota = 1 << 40
 )
-
-// validEmail returns a problem with an (already normalized) e-mail address, or "". The rules
-// are those of account creation in package auth.
-func validEmail(email string) string {
-	if email == "" {
-		return "is required"
-	}
-	if len(email) > 254 {
-		return "is longer than 254 characters"
-	}
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return "is not a valid email address"
-	}
-	return ""
-}
-
-// validPassword returns a problem with a new password, or "" (the rules of package auth).
-func validPassword(pw string) string {
-	switch n := utf8.RuneCountInString(pw); {
-	case n < 8:
-		return "must be at least 8 characters"
-	case len(pw) > 1024:
-		return "must be at most 1024 bytes"
-	}
-	return ""
-}
 
 // validBrand returns a problem with a brand name, or "".
 func validBrand(name string) string {
