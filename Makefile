@@ -34,6 +34,8 @@ help:
 	@echo "  make bench      services as for 'make test', then go run ./backend/cmd/nimbo-bench \$$BENCH_FLAGS"
 	@echo "  make lint       go vet, gofmt check, staticcheck (when it can be downloaded)"
 	@echo "  make build      build bin/nimbo-panel and bin/nimbo-daemon"
+	@echo "  make test-frontend  web portal: npm ci, build, unit tests, vue-tsc, eslint, browser e2e (headless Chromium)"
+	@echo "  make frontend-build build the web portal into frontend/dist (embedded by 'make build')"
 	@echo "  make clean      remove bin/ and coverage files"
 	@echo "  make compose-secrets  create secrets/ for docker-compose.yml (once)"
 
@@ -41,7 +43,7 @@ check-go:
 	@command -v $(GO) >/dev/null || { echo "ERROR: Go 1.26 or newer is needed in PATH (e.g. /usr/local/go/bin)" >&2; exit 1; }
 	@echo "==> $$($(GO) version)"
 
-build: check-go
+build: check-go frontend-build
 	@echo "==> go build -o bin/ ./backend/cmd/nimbo-panel ./daemon/cmd/nimbo-daemon"
 	@$(GO) build -o bin/ ./backend/cmd/nimbo-panel ./daemon/cmd/nimbo-daemon
 
@@ -68,14 +70,42 @@ fmt-check:
 	@echo "==> gofmt -l (must list nothing)"
 	@out=$$(gofmt -l $(GO_FILES) </dev/null); if [ -n "$$out" ]; then echo "$$out"; echo "ERROR: files above need gofmt -w" >&2; exit 1; fi
 
-# Hook for the frontend's own tests: runs once frontend/package.json exists.
-test-frontend:
-	@if [ -f frontend/package.json ]; then \
-		echo "==> frontend: npm ci && npm test"; \
-		cd frontend && npm ci --no-audit --no-fund && npm test; \
-	else \
-		echo "==> frontend: no frontend/package.json yet, nothing to test"; \
-	fi
+# The web portal (frontend/): Vue 3 + TypeScript + Vite, embedded into nimbo-panel by go:embed.
+# npm ci runs only when node_modules is missing or older than package-lock.json.
+.PHONY: frontend-deps frontend-build bench-frontend check-node
+NODE_MIN_MAJOR := 20
+
+check-node:
+	@command -v node >/dev/null || { echo "ERROR: Node.js $(NODE_MIN_MAJOR) or newer is needed in PATH for the web portal" >&2; exit 1; }
+	@major=$$(node -p 'process.versions.node.split(".")[0]'); if [ "$$major" -lt $(NODE_MIN_MAJOR) ]; then \
+		echo "ERROR: Node.js $$(node --version) is too old for the web portal: $(NODE_MIN_MAJOR) or newer is needed" >&2; exit 1; fi
+
+frontend-deps: check-node
+	@if [ ! -f frontend/node_modules/.package-lock.json ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then \
+		echo "==> frontend: npm ci"; cd frontend && npm ci --no-audit --no-fund; \
+	else echo "==> frontend: node_modules up to date"; fi
+
+# Skipped (with a message, the binary then answers "/" with a page saying so) only when node
+# is missing on a developer machine; in CI a missing node fails the build.
+frontend-build:
+	@if ! command -v node >/dev/null && [ "$${CI:-}" != "true" ]; then \
+		echo "==> frontend: node not found: SKIPPING the web portal build (nimbo-panel will serve a 'portal not built' page)"; \
+		echo "    install Node.js $(NODE_MIN_MAJOR)+ and run 'make build' again to embed the portal"; \
+	else $(MAKE) --no-print-directory frontend-deps && echo "==> frontend: npm run build" && cd frontend && npm run build --silent; fi
+
+# Unit tests (Vitest), type check (vue-tsc), lint (ESLint, zero warnings), then the browser
+# end-to-end test: backend/internal/e2e TestUIBrowser builds the panel with the portal just
+# built, starts the real stack and runs frontend/e2e/run.mjs in headless Chromium
+# (screenshots in frontend/e2e/artifacts/).
+test-frontend: frontend-build
+	@echo "==> frontend: npm test (vitest, vue-tsc, eslint)"
+	@cd frontend && npm test --silent
+	@echo "==> frontend: browser end-to-end (go test -run '^TestUIBrowser$$' ./backend/internal/e2e/)"
+	@$(GO) test -race -count=1 -timeout 15m -run '^TestUIBrowser$$' ./backend/internal/e2e/
+
+bench-frontend: frontend-build
+	@echo "==> frontend: production bundle size"
+	@node frontend/scripts/bundle-size.mjs
 
 test-go: check-go
 	@echo "==> test services: NIMBO_TEST_REDIS_URL=$$NIMBO_TEST_REDIS_URL"
@@ -86,10 +116,15 @@ test-go: check-go
 
 # go test runs last so that its summary closes the output.
 test: services-test vet fmt-check test-frontend test-go
+# make test runs the browser end-to-end test once, in test-frontend.
+test: GOTESTFLAGS += -skip '^TestUIBrowser$$'
 
+# nimbo-bench: create latency, list throughput, then one billing pass over 100,000 due monthly
+# subscriptions on PostgreSQL (-billing-subs, -billing-batch, -billing-workers, -skip-billing).
 bench: services-test check-go
 	@echo "==> go run ./backend/cmd/nimbo-bench $(BENCH_FLAGS)"
 	@$(GO) run ./backend/cmd/nimbo-bench $(BENCH_FLAGS)
+	@$(MAKE) --no-print-directory bench-frontend
 
 lint: vet fmt-check
 	@echo "==> staticcheck ($(STATICCHECK))"

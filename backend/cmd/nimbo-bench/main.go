@@ -3,7 +3,9 @@
 //   - create→RUNNING latency through panel + Redis queue + daemon + LXD, and the same
 //     create+start through the Incus client directly (median of -n each, interleaved);
 //   - GET /api/v1/servers requests/s and p99 with -servers rows in the database, on SQLite and on
-//     PostgreSQL, driven by wrk in another process.
+//     PostgreSQL, driven by wrk in another process;
+//   - one billing pass over -billing-subs active monthly subscriptions all due for renewal, on
+//     PostgreSQL (time and renewals/s).
 //
 // It reads the services from NIMBO_TEST_* like the end-to-end tests; `make bench` starts them.
 package main
@@ -47,6 +49,8 @@ type flags struct {
 	skipCreate  bool
 	skipList    bool
 	drivers     []string
+	skipBilling bool
+	billing     billingFlags
 }
 
 func main() {
@@ -58,6 +62,12 @@ func main() {
 	flag.BoolVar(&f.skipCreate, "skip-create", false, "skip the create latency benchmark")
 	flag.BoolVar(&f.skipList, "skip-list", false, "skip the list throughput benchmark")
 	drivers := flag.String("drivers", "sqlite,postgres", "databases for the list benchmark")
+	flag.BoolVar(&f.skipBilling, "skip-billing", false, "skip the billing pass benchmark")
+	flag.IntVar(&f.billing.subs, "billing-subs", 100_000, "due monthly subscriptions for the billing pass benchmark")
+	flag.IntVar(&f.billing.batch, "billing-batch", 500, "subscriptions renewed per transaction")
+	flag.IntVar(&f.billing.workers, "billing-workers", 2, "renewal transactions run side by side")
+	flag.StringVar(&f.billing.cpuProfile, "billing-cpuprofile", "", "write the billing pass's CPU profile to this file")
+	flag.Float64Var(&f.billing.resellerShare, "billing-reseller-share", 0.1, "share of the subscriptions sold through a reseller")
 	flag.Parse()
 	f.drivers = strings.Split(*drivers, ",")
 
@@ -90,6 +100,11 @@ func run(ctx context.Context, f flags) error {
 			if err := benchList(ctx, env, bin, driver, f); err != nil {
 				return fmt.Errorf("list throughput on %s: %w", driver, err)
 			}
+		}
+	}
+	if !f.skipBilling {
+		if err := benchBilling(ctx, env, f.billing); err != nil {
+			return fmt.Errorf("billing pass: %w", err)
 		}
 	}
 	return nil

@@ -18,11 +18,18 @@ import (
 	"github.com/nimbo-panel/nimbo/backend/internal/auth"
 	"github.com/nimbo-panel/nimbo/backend/internal/billing"
 	"github.com/nimbo-panel/nimbo/backend/internal/config"
+	"github.com/nimbo-panel/nimbo/backend/internal/coupon"
 	"github.com/nimbo-panel/nimbo/backend/internal/httpapi"
 	"github.com/nimbo-panel/nimbo/backend/internal/instance"
+	"github.com/nimbo-panel/nimbo/backend/internal/invoice"
+	"github.com/nimbo-panel/nimbo/backend/internal/mail"
 	"github.com/nimbo-panel/nimbo/backend/internal/node"
 	"github.com/nimbo-panel/nimbo/backend/internal/nodeapi"
+	"github.com/nimbo-panel/nimbo/backend/internal/notify"
 	"github.com/nimbo-panel/nimbo/backend/internal/ops"
+	"github.com/nimbo-panel/nimbo/backend/internal/order"
+	"github.com/nimbo-panel/nimbo/backend/internal/payment"
+	"github.com/nimbo-panel/nimbo/backend/internal/proration"
 	"github.com/nimbo-panel/nimbo/backend/internal/queue"
 	"github.com/nimbo-panel/nimbo/backend/internal/reseller"
 	"github.com/nimbo-panel/nimbo/backend/internal/store"
@@ -43,7 +50,22 @@ type App struct {
 	ops   *ops.Service
 	bill  *billing.Service
 	resl  *reseller.Service
+	pay   *payment.Service
 	http  *fiber.App
+
+	// mail sends the panel's e-mail; accounts is sign-up and password reset; notify is the
+	// Notifier (e-mail and signed webhooks) every service that tells users things gets.
+	mail     mail.Sender
+	accounts *auth.Accounts
+	notify   *notify.Service
+
+	// resize changes subscription plans with proration.
+	resize *proration.Service
+
+	// orders sells plans and runs the billing engine; sched runs its passes from asynq (set
+	// by Start, guarded by bgMu).
+	orders *order.Service
+	sched  *order.Scheduler
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -84,7 +106,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 	q := queue.New(db, rdb)
 	opsSvc := ops.New(db, rdb, q, cfg.Redis.Prefix+"ops", log)
-	resl := reseller.New(db, log)
+	resl := reseller.New(db, log, reseller.Options{PublicURL: cfg.PublicURL})
 	a := &App{
 		cfg: cfg, log: log, db: db, rdb: rdb, auth: authSvc, nodes: node.New(db, log), ops: opsSvc,
 		inst: instance.New(db, q, opsSvc, instance.Overcommit{
@@ -93,10 +115,40 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		resl: resl,
 		bill: billing.New(db, log), done: make(chan struct{}),
 	}
+	a.mail = mail.New(cfg.Mail, log)
+	a.accounts = auth.NewAccounts(authSvc, a.mail, auth.AccountOptions{PublicURL: cfg.PublicURL, BrandName: cfg.Billing.SellerName})
+	a.notify = notify.NewService(db, a.mail, notify.Options{WebhookURL: cfg.Billing.WebhookURL, WebhookSecret: cfg.Billing.WebhookSecret}, log)
+	if a.pay, err = payment.New(db, a.bill, cfg, log, payment.Options{}); err != nil {
+		_ = rdb.Close()
+		_ = db.Close()
+		return nil, err
+	}
+	a.resize = proration.New(db, a.inst, a.bill, resl,
+		proration.Options{SellerName: cfg.Billing.SellerName, SellerEmail: cfg.Billing.SellerEmail}, log)
+	// A resize's server takes its new size, and its plan change settles, with the result.
+	opsSvc.OnFinish(a.inst.FinishResize)
+	opsSvc.OnFinish(a.resize.FinishChange)
+	a.orders = order.New(order.Deps{DB: db, Billing: a.bill, Resellers: resl, Instances: a.inst, Notifier: a.notify,
+		Config: cfg, Log: log})
+	// An order's provisioning result activates it or refunds it, in the result's transaction.
+	opsSvc.OnFinish(a.orders.OnOperationFinished)
+	// A credited payment retries at once what its user (or a reseller's customers) owes.
+	a.pay.SetOnCredited(func(ctx context.Context, userID string) {
+		if err := a.orders.Engine().Settle(ctx, userID, time.Now()); err != nil {
+			log.WarnContext(ctx, "billing settle after payment", "user_id", userID, "err", err)
+		}
+	})
 	nh := &nodeapi.Handlers{Config: cfg, Nodes: a.nodes, Ops: a.ops}
 	a.http = httpapi.New(httpapi.Deps{
 		Config: cfg, Log: log, DB: db, Redis: rdb, Auth: a.auth, Nodes: a.nodes, Instances: a.inst, Ops: a.ops, Billing: a.bill, Done: a.done,
 		Resellers: a.resl,
+		Resizes:   a.resize,
+		Accounts:  a.accounts,
+		Notify:    a.notify,
+		Invoices:  invoice.New(db, log),
+		Coupons:   coupon.New(db, log),
+		Payments:  a.pay,
+		Orders:    a.orders,
 	}, nh.Mount)
 	return a, nil
 }
@@ -115,6 +167,21 @@ func (a *App) Ops() *ops.Service { return a.ops }
 
 // Billing is the wallet ledger.
 func (a *App) Billing() *billing.Service { return a.bill }
+
+// Payments is the payment gateways service (its SetOnCredited hook runs after each credit).
+func (a *App) Payments() *payment.Service { return a.pay }
+
+// Notifier delivers notifications to users (e-mail, the provider's and the user's webhooks).
+func (a *App) Notifier() *notify.Service { return a.notify }
+
+// Accounts is self-service sign-up, e-mail verification and password reset.
+func (a *App) Accounts() *auth.Accounts { return a.accounts }
+
+// Resizes changes subscription plans with proration (SetClock controls its clock in tests).
+func (a *App) Resizes() *proration.Service { return a.resize }
+
+// Orders sells plans and manages subscriptions; Orders().Engine() is the billing engine.
+func (a *App) Orders() *order.Service { return a.orders }
 
 // DB is the database.
 func (a *App) DB() *store.DB { return a.db }
@@ -136,6 +203,14 @@ func (a *App) Start(ctx context.Context) {
 		defer a.bgWG.Done()
 		a.ops.Hub().Run(ctx)
 	}()
+	// The billing engine's passes and settle tasks, on the panel's asynq queue.
+	if sched, err := order.NewScheduler(a.orders.Engine(), a.cfg.Redis.URL, a.cfg.Redis.Prefix, a.cfg.Billing.Interval, a.log); err != nil {
+		a.log.Error("billing scheduler not created", "err", err)
+	} else if err := sched.Start(); err != nil {
+		a.log.Error("billing scheduler not started", "err", err)
+	} else {
+		a.sched = sched
+	}
 	go func() {
 		defer a.bgWG.Done()
 		a.sweepLoop(ctx)
@@ -218,7 +293,12 @@ func (a *App) Close() error {
 	if a.bgCancel != nil {
 		a.bgCancel()
 	}
+	sched := a.sched
+	a.sched = nil
 	a.bgMu.Unlock()
+	if sched != nil {
+		sched.Shutdown()
+	}
 	a.bgWG.Wait()
 	return errors.Join(a.rdb.Close(), a.db.Close())
 }

@@ -17,7 +17,12 @@ const localAudit = "nimbo.audit"
 type auditInfo struct {
 	ActorID, ObjectType, ObjectID, OwnerID string
 	Details                                map[string]any
+	// Skip marks a POST that changes nothing (a price quote).
+	Skip bool
 }
+
+// skipAudit marks a request that uses POST but changes nothing: it is not audited.
+func skipAudit(c *fiber.Ctx) { auditOf(c).Skip = true }
 
 // setAudit names the object a state-changing request changed and the user it belongs to (who
 // may read the entry). Without it the entry names the route's :id and the caller as owner.
@@ -56,6 +61,9 @@ func auditLog(db *store.DB, log *slog.Logger) fiber.Handler {
 			return err
 		}
 		a := auditOf(c)
+		if a.Skip {
+			return nil
+		}
 		actor := a.ActorID
 		details := a.Details
 		if p := principal(c); p != nil {

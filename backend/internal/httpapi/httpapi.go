@@ -15,11 +15,18 @@ import (
 	"github.com/nimbo-panel/nimbo/backend/internal/auth"
 	"github.com/nimbo-panel/nimbo/backend/internal/billing"
 	"github.com/nimbo-panel/nimbo/backend/internal/config"
+	"github.com/nimbo-panel/nimbo/backend/internal/coupon"
 	"github.com/nimbo-panel/nimbo/backend/internal/instance"
+	"github.com/nimbo-panel/nimbo/backend/internal/invoice"
 	"github.com/nimbo-panel/nimbo/backend/internal/node"
+	"github.com/nimbo-panel/nimbo/backend/internal/notify"
 	"github.com/nimbo-panel/nimbo/backend/internal/ops"
+	"github.com/nimbo-panel/nimbo/backend/internal/order"
+	"github.com/nimbo-panel/nimbo/backend/internal/payment"
+	"github.com/nimbo-panel/nimbo/backend/internal/proration"
 	"github.com/nimbo-panel/nimbo/backend/internal/reseller"
 	"github.com/nimbo-panel/nimbo/backend/internal/store"
+	"github.com/nimbo-panel/nimbo/frontend"
 )
 
 // BodyLimit caps request bodies.
@@ -37,6 +44,20 @@ type Deps struct {
 	Ops       *ops.Service
 	Billing   *billing.Service
 	Resellers *reseller.Service
+	// Invoices reads invoices for those allowed to see them.
+	Invoices *invoice.Service
+	// Coupons manages the provider's and resellers' coupons.
+	Coupons *coupon.Service
+	// Payments is the payment gateways service.
+	Payments *payment.Service
+	// Accounts is self-service sign-up, e-mail verification and password reset.
+	Accounts *auth.Accounts
+	// Notify delivers notifications and keeps each user's notification settings.
+	Notify *notify.Service
+	// Resizes changes subscription plans with proration.
+	Resizes *proration.Service
+	// Orders sells plans and manages subscriptions.
+	Orders *order.Service
 	// Done is closed when the panel shuts down; long polls answer at once then.
 	Done <-chan struct{}
 }
@@ -102,10 +123,21 @@ func New(d Deps, mount ...func(*fiber.App)) *fiber.App {
 	v1.Get("/admin/operations", authn, requireAdmin, aread, h.adminOperations)
 	h.mountWallets(v1, authn, read, aread, awrite)
 	h.mountPlans(v1, authn, read, aread, awrite)
+	h.mountOrders(v1, authn, read, write, aread)
+	h.mountResize(v1, authn, write, awrite)
+	h.mountAccounts(v1, authn)
+	h.mountAudit(v1, authn, aread)
+	h.mountInvoices(v1, authn, read, aread)
+	h.mountCoupons(v1, authn, aread, awrite)
+	h.mountPayments(v1, authn, read, write)
+	h.mountResellers(v1, authn, aread, awrite)
+	h.mountMembers(v1, authn, read, write)
 
 	for _, m := range mount {
 		m(app)
 	}
+	// The web portal: GET/HEAD outside /api/ and /node/ (see spa.go).
+	app.Use(SPA(frontend.Dist(), d.Log))
 	app.Use(func(*fiber.Ctx) error { return apierr.NotFound("route not found") })
 	return app
 }
