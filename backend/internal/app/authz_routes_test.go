@@ -19,6 +19,11 @@ var (
 	signedNotification = rule{400, 400, 400, 400, 400, 400, 400, 400}
 	// tokenRefused: e-mail tokens are the credential; an unknown one is refused for everyone.
 	tokenRefused = rule{400, 400, 400, 400, 400, 400, 400, 400}
+	// billingObject: a subscription of customer's server is visible to its owner, reseller,
+	// admins and the server's sub-users holding the billing permission; to no one else.
+	billingObject = rule{401, ok, 404, ok, 404, ok, 404, ok}
+	// billingManage: changing it is for the owner, its reseller and admins.
+	billingManage = rule{401, ok, 404, 403, 404, ok, 404, ok}
 )
 
 func init() {
@@ -87,6 +92,20 @@ func init() {
 		"PUT /api/v1/me/notifications":       {rule: signedIn, body: func(*fixture, string) any { return map[string]any{"low_balance": []any{}} }},
 		"GET /api/v1/audit":                  {rule: signedIn},
 		"GET /api/v1/admin/audit":            {rule: adminOnly},
+		// Orders and subscriptions.
+		"POST /api/v1/orders": {rule: signedIn, body: func(f *fixture, _ string) any {
+			return api.CreateOrderRequest{PlanID: f.objects["plan"], Cycle: "monthly", ServerName: "order-" + testenv.Random(6), Image: "busybox"}
+		}},
+		"POST /api/v1/orders/quote": {rule: signedIn, body: func(f *fixture, _ string) any {
+			return map[string]any{"plan_id": f.objects["plan"], "cycle": "monthly"}
+		}},
+		"GET /api/v1/orders":                   {rule: signedIn},
+		"GET /api/v1/orders/:id":               {rule: ownerObject, params: params("id", "order")},
+		"GET /api/v1/subscriptions":            {rule: signedIn},
+		"GET /api/v1/subscriptions/:id":        {rule: billingObject, params: params("id", "subscription")},
+		"PATCH /api/v1/subscriptions/:id":      {rule: billingManage, params: params("id", "subscription"), body: func(*fixture, string) any { return map[string]any{"auto_renew": false} }},
+		"POST /api/v1/subscriptions/:id/renew": {rule: billingObject, params: params("id", "subscription")},
+		"GET /api/v1/admin/subscriptions":      {rule: adminOnly},
 		// Resize.
 		"POST /api/v1/servers/:id/resize": {rule: adminOnly, params: params("id", "server"), body: func(*fixture, string) any {
 			return map[string]any{"cpu": 1, "memory_mib": 256, "disk_mib": 256}
@@ -121,6 +140,13 @@ func billingFixture(t *testing.T, m *matrixEnv, f *fixture) {
 		t.Fatal(err)
 	}
 	f.objects["subscription"] = sub.ID
+	ord := store.Order{ID: uuid.NewString(), UserID: owner.ID, PlanID: f.objects["plan"], SubscriptionID: &sub.ID, ServerID: &srv,
+		Status: "active", Cycle: "monthly", Currency: "USD", Subtotal: 1000, Total: 1000, ServerName: "m", IdempotencyKey: uuid.NewString(),
+		Fingerprint: "x", CreatedAt: now, UpdatedAt: now}
+	if err := db.Create(&ord).Error; err != nil {
+		t.Fatal(err)
+	}
+	f.objects["order"] = ord.ID
 	pay := uuid.NewString()
 	err := db.Exec(`INSERT INTO payments (id, user_id, gateway, amount, currency, status, created_by, idempotency_key, fingerprint, created_at, updated_at)
 		VALUES (?, ?, 'stripe', 1000, 'USD', 'created', ?, ?, 'x', ?, ?)`, pay, owner.ID, owner.ID, "matrix-"+pay, now, now).Error
