@@ -369,6 +369,9 @@ func (c *Client) Start(ctx context.Context, name string) error {
 // instance turns out to be running already.
 func (c *Client) StartStopped(ctx context.Context, name string) error {
 	if err := c.state(ctx, name, incusapi.InstanceStatePut{Action: "start"}); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
 		if again, gerr := c.Get(ctx, name); gerr == nil && again.State == api.StateRunning {
 			return nil
 		}
@@ -465,6 +468,11 @@ func (c *Client) Delete(ctx context.Context, name string, timeout time.Duration,
 }
 
 func (c *Client) state(ctx context.Context, name string, put incusapi.InstanceStatePut) error {
+	// A cancelled task (the daemon shutting down) must not start new work in Incus: the
+	// submission below does not take ctx.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("incus %s instance %q: %w", put.Action, name, err)
+	}
 	err := whileBusy(ctx, func() error {
 		c.submit.Lock()
 		op, err := c.srv.UpdateInstanceState(name, put, "")
