@@ -34,7 +34,7 @@ help:
 	@echo "  make bench      services as for 'make test', then go run ./backend/cmd/nimbo-bench \$$BENCH_FLAGS"
 	@echo "  make lint       go vet, gofmt check, staticcheck (when it can be downloaded)"
 	@echo "  make build      build bin/nimbo-panel and bin/nimbo-daemon"
-	@echo "  make test-frontend  web portal: npm ci, build, unit tests, vue-tsc, eslint, browser e2e (headless Chromium)"
+	@echo "  make test-frontend  web portal: npm install (locked), build, unit tests, vue-tsc, eslint, browser e2e (headless Chromium)"
 	@echo "  make frontend-build build the web portal into frontend/dist (embedded by 'make build')"
 	@echo "  make clean      remove bin/ and coverage files"
 	@echo "  make compose-secrets  create secrets/ for docker-compose.yml (once)"
@@ -71,7 +71,10 @@ fmt-check:
 	@out=$$(gofmt -l $(GO_FILES) </dev/null); if [ -n "$$out" ]; then echo "$$out"; echo "ERROR: files above need gofmt -w" >&2; exit 1; fi
 
 # The web portal (frontend/): Vue 3 + TypeScript + Vite, embedded into nimbo-panel by go:embed.
-# npm ci runs only when node_modules is missing or older than package-lock.json.
+# The locked dependencies are installed only when node_modules is missing or older than
+# package-lock.json. `npm install --no-save` installs exactly the locked versions and leaves the
+# lock untouched; `npm ci` is not used because npm 11 refuses this lock file: it records only the
+# platform packages (rollup's, esbuild's) that the registry reachable here serves.
 .PHONY: frontend-deps frontend-build bench-frontend check-node
 NODE_MIN_MAJOR := 20
 
@@ -82,7 +85,7 @@ check-node:
 
 frontend-deps: check-node
 	@if [ ! -f frontend/node_modules/.package-lock.json ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then \
-		echo "==> frontend: npm ci"; cd frontend && npm ci --no-audit --no-fund; \
+		echo "==> frontend: npm install --no-save (locked versions)"; cd frontend && npm install --no-audit --no-fund --no-save; \
 	else echo "==> frontend: node_modules up to date"; fi
 
 # Skipped (with a message, the binary then answers "/" with a page saying so) only when node

@@ -33,10 +33,10 @@ func uiPrereqs(t *testing.T) (root, node, chromium string) {
 	}
 	var missing []string
 	if _, err := os.Stat(filepath.Join(root, "frontend", "dist", "index.html")); err != nil {
-		missing = append(missing, "the portal build frontend/dist/index.html (make build, or npm ci && npm run build in frontend/)")
+		missing = append(missing, "the portal build frontend/dist/index.html (make build, or npm install --no-save && npm run build in frontend/)")
 	}
 	if _, err := os.Stat(filepath.Join(root, "frontend", "node_modules", "playwright-core", "package.json")); err != nil {
-		missing = append(missing, "frontend/node_modules (npm ci in frontend/)")
+		missing = append(missing, "frontend/node_modules (make frontend-build, or npm install --no-save in frontend/)")
 	}
 	if _, err := os.Stat(chromium); err != nil {
 		missing = append(missing, "Chromium at "+chromium+" (apt-get install chromium, or .ci/services.sh deps-test)")
