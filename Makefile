@@ -73,8 +73,8 @@ fmt-check:
 # The web portal (frontend/): Vue 3 + TypeScript + Vite, embedded into nimbo-panel by go:embed.
 # The locked dependencies are installed only when node_modules is missing or older than
 # package-lock.json. `npm install --no-save` installs exactly the locked versions and leaves the
-# lock untouched; `npm ci` is not used because npm 11 refuses this lock file: it records only the
-# platform packages (rollup's, esbuild's) that the registry reachable here serves.
+# lock untouched; `npm ci` is not used because it refuses the lock file npm 11 writes here (the
+# lock lacks rollup's optional packages for other platforms, and npm ci reports them missing).
 .PHONY: frontend-deps frontend-build bench-frontend check-node
 NODE_MIN_MAJOR := 20
 
