@@ -261,6 +261,13 @@ func applyEnv(c *Config, env LookupEnv) error {
 		str("NIMBO_PAYMENTS_ALIPAY_APP_ID", &c.Payments.Alipay.AppID, false),
 		str("NIMBO_PAYMENTS_ALIPAY_PRIVATE_KEY", &c.Payments.Alipay.PrivateKey, true),
 		str("NIMBO_PAYMENTS_ALIPAY_PUBLIC_KEY", &c.Payments.Alipay.PublicKey, true),
+		str("NIMBO_PAYMENTS_STRIPE_API_BASE", &c.Payments.Stripe.APIBase, false),
+		dur("NIMBO_PAYMENTS_STRIPE_TOLERANCE", &c.Payments.Stripe.Tolerance),
+		str("NIMBO_PAYMENTS_ALIPAY_GATEWAY", &c.Payments.Alipay.Gateway, false),
+		dur("NIMBO_PAYMENTS_ALIPAY_TOLERANCE", &c.Payments.Alipay.Tolerance),
+		dur("NIMBO_BILLING_REMINDER_BEFORE", &c.Billing.ReminderBefore),
+		str("NIMBO_BILLING_SELLER_NAME", &c.Billing.SellerName, false),
+		str("NIMBO_BILLING_SELLER_EMAIL", &c.Billing.SellerEmail, false),
 	}
 	for name, dst := range map[string]*int{"NIMBO_MAIL_PORT": &c.Mail.Port, "NIMBO_BILLING_TRIAL_DAYS": &c.Billing.TrialDays} {
 		if v, ok := env(name); ok {
