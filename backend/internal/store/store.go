@@ -130,7 +130,11 @@ func (d *DB) ForUpdate(tx *gorm.DB) *gorm.DB {
 
 // Migrate applies, in order and each in its own transaction, the embedded migrations of the
 // driver that are not recorded in schema_migrations yet. It returns the versions it applied.
-func (d *DB) Migrate(ctx context.Context) ([]string, error) {
+func (d *DB) Migrate(ctx context.Context) ([]string, error) { return d.MigrateTo(ctx, "") }
+
+// MigrateTo is Migrate stopping after the migrations whose version is at most last (compared
+// as strings, so "0006" stops after 0006_*); "" applies them all.
+func (d *DB) MigrateTo(ctx context.Context, last string) ([]string, error) {
 	dir := d.Driver
 	entries, err := fs.ReadDir(migrations.FS, dir)
 	if err != nil {
@@ -145,6 +149,9 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 	sort.Strings(names)
 	var applied []string
 	for _, name := range names {
+		if last != "" && name[:min(len(name), len(last))] > last {
+			break
+		}
 		body, err := fs.ReadFile(migrations.FS, path.Join(dir, name))
 		if err != nil {
 			return applied, fmt.Errorf("read migration %s: %w", name, err)
