@@ -674,6 +674,9 @@ func TestResizeServerByAdmin(t *testing.T) {
 				t.Errorf("%s: %d %+v, want %d %s", tt.name, st, e, tt.status, tt.code)
 			}
 		}
+		if after := w.snapshot(); after != before {
+			t.Fatalf("rows %s → %s after refused admin resizes", before, after)
+		}
 		if st, e := w.admin.errCode("POST", "/api/v1/servers/"+uuid.NewString()+"/resize", api.ResizeServerRequest{CPU: 1, MemoryMiB: 512, DiskMiB: 2048}); st != 404 {
 			t.Errorf("unknown server: %d %+v", st, e)
 		}

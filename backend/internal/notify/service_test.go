@@ -137,7 +137,8 @@ func TestNotifyDeliversMailAndSignedWebhooks(t *testing.T) {
 
 		// A failing endpoint is reported; the other deliveries still happen.
 		failing := newHook(t, http.StatusInternalServerError)
-		if _, err := svc.UpdateSettings(ctx, uid, api.UpdateNotificationSettingsRequest{WebhookURL: new(failing.URL)}); err != nil {
+		failingURL := failing.URL
+		if _, err := svc.UpdateSettings(ctx, uid, api.UpdateNotificationSettingsRequest{WebhookURL: &failingURL}); err != nil {
 			t.Fatal(err)
 		}
 		err = svc.Notify(ctx, notify.Event{Kind: notify.KindSuspended, UserID: uid, Subject: "Suspended", Text: "x"})
