@@ -105,14 +105,19 @@ func (p InstanceCreate) Validate() error {
 	if !imagePattern.MatchString(p.Image) {
 		return fmt.Errorf("%w: image %q", ErrInvalidPayload, p.Image)
 	}
-	if p.CPU < 1 || p.CPU > MaxCPU {
-		return fmt.Errorf("%w: cpu %d out of range 1..%d", ErrInvalidPayload, p.CPU, MaxCPU)
+	return validateResources(p.CPU, p.MemoryMiB, p.DiskMiB)
+}
+
+// validateResources checks the CPU, memory and disk of a create or resize payload.
+func validateResources(cpu int, memoryMiB, diskMiB int64) error {
+	if cpu < 1 || cpu > MaxCPU {
+		return fmt.Errorf("%w: cpu %d out of range 1..%d", ErrInvalidPayload, cpu, MaxCPU)
 	}
-	if p.MemoryMiB < MinMemoryMiB || p.MemoryMiB > MaxMemoryMiB {
-		return fmt.Errorf("%w: memory_mib %d out of range %d..%d", ErrInvalidPayload, p.MemoryMiB, MinMemoryMiB, MaxMemoryMiB)
+	if memoryMiB < MinMemoryMiB || memoryMiB > MaxMemoryMiB {
+		return fmt.Errorf("%w: memory_mib %d out of range %d..%d", ErrInvalidPayload, memoryMiB, MinMemoryMiB, MaxMemoryMiB)
 	}
-	if p.DiskMiB < MinDiskMiB || p.DiskMiB > MaxDiskMiB {
-		return fmt.Errorf("%w: disk_mib %d out of range %d..%d", ErrInvalidPayload, p.DiskMiB, MinDiskMiB, MaxDiskMiB)
+	if diskMiB < MinDiskMiB || diskMiB > MaxDiskMiB {
+		return fmt.Errorf("%w: disk_mib %d out of range %d..%d", ErrInvalidPayload, diskMiB, MinDiskMiB, MaxDiskMiB)
 	}
 	return nil
 }
@@ -204,23 +209,20 @@ func NewInstanceAction(nodeID, taskType string, p InstanceAction) (*asynq.Task, 
 	return asynq.NewTask(taskType, b, Options(nodeID, p.OperationID)...), nil
 }
 
-// DecodeInstanceCreate parses and validates a create payload.
-func DecodeInstanceCreate(b []byte) (InstanceCreate, error) {
-	var p InstanceCreate
+// decode parses a payload and validates it.
+func decode[T interface{ Validate() error }](b []byte) (T, error) {
+	var p T
 	if err := json.Unmarshal(b, &p); err != nil {
 		return p, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
 	}
 	return p, p.Validate()
 }
 
+// DecodeInstanceCreate parses and validates a create payload.
+func DecodeInstanceCreate(b []byte) (InstanceCreate, error) { return decode[InstanceCreate](b) }
+
 // DecodeInstanceAction parses and validates an action payload.
-func DecodeInstanceAction(b []byte) (InstanceAction, error) {
-	var p InstanceAction
-	if err := json.Unmarshal(b, &p); err != nil {
-		return p, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
-	}
-	return p, p.Validate()
-}
+func DecodeInstanceAction(b []byte) (InstanceAction, error) { return decode[InstanceAction](b) }
 
 // InstanceResize asks a daemon to set the limits of an existing instance, running or stopped:
 // limits.cpu, limits.memory and the size of its root disk. Applying it twice leaves the same
@@ -241,16 +243,7 @@ func (p InstanceResize) Validate() error {
 	if err := validateCommon(p.Version, p.OperationID, p.InstanceID, p.IncusName); err != nil {
 		return err
 	}
-	if p.CPU < 1 || p.CPU > MaxCPU {
-		return fmt.Errorf("%w: cpu %d out of range 1..%d", ErrInvalidPayload, p.CPU, MaxCPU)
-	}
-	if p.MemoryMiB < MinMemoryMiB || p.MemoryMiB > MaxMemoryMiB {
-		return fmt.Errorf("%w: memory_mib %d out of range %d..%d", ErrInvalidPayload, p.MemoryMiB, MinMemoryMiB, MaxMemoryMiB)
-	}
-	if p.DiskMiB < MinDiskMiB || p.DiskMiB > MaxDiskMiB {
-		return fmt.Errorf("%w: disk_mib %d out of range %d..%d", ErrInvalidPayload, p.DiskMiB, MinDiskMiB, MaxDiskMiB)
-	}
-	return nil
+	return validateResources(p.CPU, p.MemoryMiB, p.DiskMiB)
 }
 
 // NewInstanceResize builds the resize task for p on nodeID, after validating it.
@@ -269,10 +262,4 @@ func NewInstanceResize(nodeID string, p InstanceResize) (*asynq.Task, error) {
 }
 
 // DecodeInstanceResize parses and validates a resize payload.
-func DecodeInstanceResize(b []byte) (InstanceResize, error) {
-	var p InstanceResize
-	if err := json.Unmarshal(b, &p); err != nil {
-		return p, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
-	}
-	return p, p.Validate()
-}
+func DecodeInstanceResize(b []byte) (InstanceResize, error) { return decode[InstanceResize](b) }
