@@ -185,20 +185,33 @@ func (s *Service) GetUser(ctx context.Context, id string) (store.User, error) {
 	return u, nil
 }
 
-// ListUsers returns one page of users, newest first, and the total.
-func (s *Service) ListUsers(ctx context.Context, page, perPage int) ([]store.User, int64, error) {
+// ListUsers returns one page of the users f selects, newest first, and their total.
+func (s *Service) ListUsers(ctx context.Context, f UserFilter, page, perPage int) ([]store.User, int64, error) {
 	var (
 		users []store.User
 		total int64
 	)
 	q := s.db.WithContext(ctx).Model(&store.User{})
+	if f.Q != "" {
+		q = q.Where(`email LIKE ? ESCAPE '\'`, store.LikePattern(NormalizeEmail(f.Q)))
+	}
+	if f.Role != "" {
+		q = q.Where("role = ?", f.Role)
+	}
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, fmt.Errorf("count users: %w", err)
 	}
-	if err := s.db.WithContext(ctx).Order("created_at DESC, id DESC").Limit(perPage).Offset((page - 1) * perPage).Find(&users).Error; err != nil {
+	if err := q.Order("created_at DESC, id DESC").Limit(perPage).Offset((page - 1) * perPage).Find(&users).Error; err != nil {
 		return nil, 0, fmt.Errorf("list users: %w", err)
 	}
 	return users, total, nil
+}
+
+// UserFilter narrows ListUsers: Q is a part of the e-mail address, Role one role; empty
+// fields do not filter.
+type UserFilter struct {
+	Q    string
+	Role string
 }
 
 func (s *Service) key(kind, v string) string { return s.opt.RedisPrefix + "login:" + kind + ":" + v }

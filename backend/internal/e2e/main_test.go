@@ -110,23 +110,27 @@ func need(t *testing.T) {
 var drivers = []string{"sqlite", "postgres"}
 
 // newStack starts a panel and a joined daemon on driver, stopped when the test ends.
-func newStack(t *testing.T, driver string) *stack.Stack {
+func newStack(t *testing.T, driver string, opts ...func(*stack.Options)) *stack.Stack {
 	t.Helper()
-	return newStackEnv(t, driver, st.env)
+	return newStackEnv(t, driver, st.env, opts...)
 }
 
 // newStackEnv is newStack with the services of env.
-func newStackEnv(t *testing.T, driver string, env stack.Env) *stack.Stack {
+func newStackEnv(t *testing.T, driver string, env stack.Env, opts ...func(*stack.Options)) *stack.Stack {
 	t.Helper()
 	need(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := stack.Start(ctx, stack.Options{
+	o := stack.Options{
 		Driver: driver,
 		Env:    env,
 		BinDir: st.binDir,
 		Dir:    t.TempDir(),
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	s, err := stack.Start(ctx, o)
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}

@@ -107,7 +107,17 @@ func (h *handlers) listUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, total, err := h.Auth.ListUsers(c.UserContext(), page, perPage)
+	q, err := listQuery(c)
+	if err != nil {
+		return err
+	}
+	role := strings.Clone(c.Query("role"))
+	switch role {
+	case "", api.RoleAdmin, api.RoleReseller, api.RoleCustomer:
+	default:
+		return apierr.Validation(map[string]string{"role": "must be admin, reseller or customer"})
+	}
+	rows, total, err := h.Auth.ListUsers(c.UserContext(), auth.UserFilter{Q: q, Role: role}, page, perPage)
 	if err != nil {
 		return err
 	}

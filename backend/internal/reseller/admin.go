@@ -202,7 +202,7 @@ func (s *Service) Resellers(ctx context.Context, q string, page, perPage int) ([
 	db := s.db.WithContext(ctx)
 	base := db.Model(&store.User{}).Where("role = ?", api.RoleReseller)
 	if q != "" {
-		pat := likePattern(q)
+		pat := store.LikePattern(q)
 		base = base.Where(`(email LIKE ? ESCAPE '\' OR id IN (SELECT user_id FROM reseller_profiles WHERE brand_name LIKE ? ESCAPE '\'))`, pat, pat)
 	}
 	var total int64

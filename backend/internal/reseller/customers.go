@@ -61,7 +61,7 @@ func (s *Service) CreateCustomer(ctx context.Context, resellerID string, req api
 func (s *Service) Customers(ctx context.Context, resellerID, q string, page, perPage int) ([]store.User, int64, error) {
 	base := s.db.WithContext(ctx).Model(&store.User{}).Where("reseller_id = ?", resellerID)
 	if q != "" {
-		base = base.Where(`email LIKE ? ESCAPE '\'`, likePattern(auth.NormalizeEmail(q)))
+		base = base.Where(`email LIKE ? ESCAPE '\'`, store.LikePattern(auth.NormalizeEmail(q)))
 	}
 	var total int64
 	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {

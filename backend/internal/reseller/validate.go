@@ -131,8 +131,3 @@ func HostOnly(host string) string {
 	}
 	return strings.ToLower(strings.TrimSuffix(host, "."))
 }
-
-// likePattern escapes q for a LIKE '%q%' with ESCAPE '\'.
-func likePattern(q string) string {
-	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
-}

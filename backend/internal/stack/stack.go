@@ -105,6 +105,8 @@ type Options struct {
 	LogLevel string
 	// NoDaemon starts the panel only.
 	NoDaemon bool
+	// PanelEnv holds extra NIMBO_* settings for the panel (KEY=value), applied last.
+	PanelEnv []string
 }
 
 // Stack is a running panel with one joined node.
@@ -234,7 +236,7 @@ func (s *Stack) createPostgres(ctx context.Context) error {
 func (s *Stack) daemonConfig() string { return filepath.Join(s.Opts.Dir, "daemon.yaml") }
 
 func (s *Stack) panelEnv() []string {
-	return append(os.Environ(),
+	return append(append(os.Environ(),
 		"NIMBO_LISTEN="+strings.TrimPrefix(s.URL, "http://"),
 		"NIMBO_PUBLIC_URL="+s.URL,
 		"NIMBO_DATA_DIR="+s.Opts.Dir,
@@ -247,7 +249,7 @@ func (s *Stack) panelEnv() []string {
 		"NIMBO_BILLING_FREE_SERVERS=true",
 		"NIMBO_LOG_LEVEL="+s.Opts.LogLevel,
 		"NIMBO_LOG_FORMAT=text",
-	)
+	), s.Opts.PanelEnv...)
 }
 
 func (s *Stack) daemonEnv() []string {
@@ -518,6 +520,11 @@ func (s *Stack) Raw(ctx context.Context, method, path, token, contentType string
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return s.send(req)
+}
+
+// send does req and reads the whole answer.
+func (s *Stack) send(req *http.Request) (Response, error) {
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return Response{}, err
@@ -528,6 +535,17 @@ func (s *Stack) Raw(ctx context.Context, method, path, token, contentType string
 		return Response{}, err
 	}
 	return Response{Status: resp.StatusCode, Body: b, Header: resp.Header}, nil
+}
+
+// RawHost sends a request without a body or credentials to the panel with the Host header
+// set to host (a reseller's domain, say), the way a browser visiting that domain would.
+func (s *Stack) RawHost(ctx context.Context, method, path, host string) (Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, nil)
+	if err != nil {
+		return Response{}, err
+	}
+	req.Host = host
+	return s.send(req)
 }
 
 // Do sends body (marshalled as JSON unless nil) with a bearer token.

@@ -263,3 +263,9 @@ func (d *DB) applyWithoutForeignKeys(ctx context.Context, version, body string) 
 	}
 	return true, nil
 }
+
+// LikePattern escapes q for a substring match: use it as `col LIKE ? ESCAPE '\'` with
+// '%q%'. The backslash, % and _ of q match themselves.
+func LikePattern(q string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+}
