@@ -42,9 +42,10 @@ func init() {
 		"POST /api/v1/reseller/customers": {rule: resellerOnly, body: func(*fixture, string) any {
 			return map[string]any{"email": fresh(), "password": "customer-password-1"}
 		}},
-		"GET /api/v1/reseller/customers":     {rule: resellerOnly},
-		"GET /api/v1/reseller/customers/:id": {rule: resellerObject, params: params("id", "customer")},
-		"GET /api/v1/reseller/prices":        {rule: resellerOnly},
+		"GET /api/v1/reseller/customers":             {rule: resellerOnly},
+		"GET /api/v1/reseller/customers/:id":         {rule: resellerObject, params: params("id", "customer")},
+		"GET /api/v1/reseller/customers/:id/wallets": {rule: resellerObject, params: params("id", "customer")},
+		"GET /api/v1/reseller/prices":                {rule: resellerOnly},
 		"PUT /api/v1/reseller/prices/:plan_id": {rule: resellerOnly, params: params("plan_id", "plan"), body: func(*fixture, string) any {
 			return map[string]any{"price_month": 2000, "price_hour": 4, "setup_fee": 0}
 		}},

@@ -215,7 +215,7 @@ func (h *handlers) listServers(c *fiber.Ctx) error {
 	}
 	v := viewer(c)
 	f := instance.ListFilter{Page: page, PerPage: perPage, Status: c.Query("status"), Type: c.Query("type"),
-		Q: c.Query("q"), NodeID: c.Query("node_id")}
+		Q: c.Query("q"), NodeID: c.Query("node_id"), OwnerID: c.Query("owner_id")}
 	fields := map[string]string{}
 	if f.Status != "" && !validServerStatus(f.Status) {
 		fields["status"] = "unknown status"
@@ -233,6 +233,10 @@ func (h *handlers) listServers(c *fiber.Ctx) error {
 		if uuid.Validate(f.NodeID) != nil {
 			fields["node_id"] = "must be a node id"
 		}
+	}
+	// owner_id narrows what the caller sees anyway: a reseller its customers', an admin anyone's.
+	if f.OwnerID != "" && uuid.Validate(f.OwnerID) != nil {
+		fields["owner_id"] = "must be a user id"
 	}
 	if len(fields) > 0 {
 		return apierr.Validation(fields)

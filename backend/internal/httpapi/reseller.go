@@ -33,6 +33,7 @@ func (h *handlers) mountResellers(v1 fiber.Router, authn, aread, awrite fiber.Ha
 	v1.Post("/reseller/customers", authn, requireReseller, rwrite, h.createResellerCustomer)
 	v1.Get("/reseller/customers", authn, requireReseller, rread, h.listResellerCustomers)
 	v1.Get("/reseller/customers/:id", authn, requireReseller, rread, h.getResellerCustomer)
+	v1.Get("/reseller/customers/:id/wallets", authn, requireReseller, rread, h.resellerCustomerWallets)
 	v1.Get("/reseller/prices", authn, requireReseller, rread, h.resellerPrices)
 	v1.Put("/reseller/prices/:plan_id", authn, requireReseller, rwrite, h.setResellerPrice)
 	v1.Delete("/reseller/prices/:plan_id", authn, requireReseller, rwrite, h.deleteResellerPrice)
@@ -170,6 +171,16 @@ func (h *handlers) getResellerCustomer(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(auth.UserAPI(u))
+}
+
+// resellerCustomerWallets lists the wallets of one of the calling reseller's customers (404
+// for anyone else's account).
+func (h *handlers) resellerCustomerWallets(c *fiber.Ctx) error {
+	u, err := h.Resellers.Customer(c.UserContext(), principal(c).User.ID, strings.Clone(c.Params("id")))
+	if err != nil {
+		return err
+	}
+	return h.wallets(c, u.ID)
 }
 
 func (h *handlers) resellerPrices(c *fiber.Ctx) error {

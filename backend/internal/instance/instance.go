@@ -367,10 +367,11 @@ func (s *Service) Authorize(ctx context.Context, v ops.Viewer, id, perm string) 
 	return srv, nil
 }
 
-// ListFilter selects servers.
+// ListFilter selects servers. OwnerID narrows the viewer's servers to one owner's (a
+// reseller looking at one customer); it never widens what the viewer sees.
 type ListFilter struct {
-	Status, Type, Q, NodeID string
-	Page, PerPage           int
+	Status, Type, Q, NodeID, OwnerID string
+	Page, PerPage                    int
 }
 
 // serverColumns are the columns scanned by scanServer, in order.
@@ -401,6 +402,9 @@ func (s *Service) List(ctx context.Context, v ops.Viewer, f ListFilter) ([]store
 	}
 	if f.NodeID != "" {
 		add("node_id = ?", f.NodeID)
+	}
+	if f.OwnerID != "" {
+		add("owner_id = ?", f.OwnerID)
 	}
 	if f.Q != "" {
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.Q)
