@@ -87,3 +87,49 @@ func TestResellerCustomerViews(t *testing.T) {
 		}
 	})
 }
+
+// TestSubscriptionsByServer: GET /subscriptions?server_id= finds the subscription of one
+// server (the server page's Plan tab); it narrows what the caller sees and never widens it,
+// and a malformed id is refused.
+func TestSubscriptionsByServer(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db testenv.Database) {
+		o := newOrdEnv(t, db)
+		p := o.plan(api.CreatePlanRequest{Name: "sbs-plan", PriceMonth: 300})
+		ann := o.login("sbs-ann@example.com", api.RoleCustomer)
+		bob := o.login("sbs-bob@example.com", api.RoleCustomer)
+		o.credit(ann.user.ID, "USD", 1000)
+		o.credit(bob.user.ID, "USD", 1000)
+		a1 := o.mustOrder(ann, ordReq(p.ID, "sbs-a1"))
+		a2 := o.mustOrder(ann, ordReq(p.ID, "sbs-a2"))
+		b1 := o.mustOrder(bob, ordReq(p.ID, "sbs-b1"))
+		subs := func(c *client, path string) []string {
+			t.Helper()
+			var l api.List[api.Subscription]
+			c.must(http.StatusOK, http.MethodGet, path, nil, &l)
+			out := []string{}
+			for _, s := range l.Items {
+				out = append(out, s.ID)
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			who  *client
+			path string
+			want []string
+		}{
+			{ann, "/api/v1/subscriptions?server_id=" + a2.Server.ID, []string{a2.Subscription.ID}},
+			{ann, "/api/v1/subscriptions?server_id=" + a1.Server.ID, []string{a1.Subscription.ID}},
+			{ann, "/api/v1/subscriptions?server_id=" + b1.Server.ID, []string{}},
+			{bob, "/api/v1/subscriptions?server_id=" + a1.Server.ID, []string{}},
+			{o.admin, "/api/v1/admin/subscriptions?server_id=" + b1.Server.ID, []string{b1.Subscription.ID}},
+		} {
+			got := subs(tc.who, tc.path)
+			if len(got) != len(tc.want) || (len(got) == 1 && got[0] != tc.want[0]) {
+				t.Fatalf("%s as %s: got %v, want %v", tc.path, tc.who.user.Email, got, tc.want)
+			}
+		}
+		if st, ae := ann.errCode(http.MethodGet, "/api/v1/subscriptions?server_id=x", nil); st != http.StatusUnprocessableEntity || ae.Error.Fields["server_id"] == "" {
+			t.Fatalf("bad server_id: %d %+v", st, ae)
+		}
+	})
+}

@@ -130,6 +130,13 @@ func (h *handlers) subscriptions(c *fiber.Ctx, admin bool) error {
 	if f.Cycle != "" && f.Cycle != api.CycleMonthly && f.Cycle != api.CycleHourly {
 		fields["cycle"] = "must be monthly or hourly"
 	}
+	// server_id is open to everyone (the server page finds its subscription): it only narrows.
+	if v := c.Query("server_id"); v != "" {
+		if uuid.Validate(v) != nil {
+			fields["server_id"] = "must be an id"
+		}
+		f.ServerID = strings.Clone(v)
+	}
 	if admin {
 		for name, dst := range map[string]*string{"user_id": &f.UserID, "reseller_id": &f.ResellerID, "plan_id": &f.PlanID} {
 			if v := c.Query(name); v != "" {

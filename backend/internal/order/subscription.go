@@ -62,8 +62,10 @@ func (s *Service) Subscription(ctx context.Context, v ops.Viewer, id string) (st
 type SubscriptionFilter struct {
 	Status, Cycle              string
 	UserID, ResellerID, PlanID string
-	DueBefore                  *time.Time
-	Page, PerPage              int
+	// ServerID narrows to the subscription(s) of one server; it never widens what v sees.
+	ServerID      string
+	DueBefore     *time.Time
+	Page, PerPage int
 }
 
 // Subscriptions returns one page of the subscriptions v may see, newest first, and the total.
@@ -73,7 +75,7 @@ func (s *Service) Subscriptions(ctx context.Context, v ops.Viewer, f Subscriptio
 		q = q.Where(cond, args...)
 	}
 	for col, val := range map[string]string{"status": f.Status, "cycle": f.Cycle, "user_id": f.UserID,
-		"reseller_id": f.ResellerID, "plan_id": f.PlanID} {
+		"reseller_id": f.ResellerID, "plan_id": f.PlanID, "server_id": f.ServerID} {
 		if val != "" {
 			q = q.Where("subscriptions."+col+" = ?", val)
 		}
