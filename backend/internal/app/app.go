@@ -23,6 +23,7 @@ import (
 	"github.com/nimbo-panel/nimbo/backend/internal/instance"
 	"github.com/nimbo-panel/nimbo/backend/internal/invoice"
 	"github.com/nimbo-panel/nimbo/backend/internal/mail"
+	"github.com/nimbo-panel/nimbo/backend/internal/metrics"
 	"github.com/nimbo-panel/nimbo/backend/internal/node"
 	"github.com/nimbo-panel/nimbo/backend/internal/nodeapi"
 	"github.com/nimbo-panel/nimbo/backend/internal/notify"
@@ -66,6 +67,9 @@ type App struct {
 	// by Start, guarded by bgMu).
 	orders *order.Service
 	sched  *order.Scheduler
+
+	// metrics records the servers' usage history from heartbeats and compacts it (Start).
+	metrics *metrics.Service
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -138,6 +142,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			log.WarnContext(ctx, "billing settle after payment", "user_id", userID, "err", err)
 		}
 	})
+	// Each heartbeat records usage samples inside its own transaction.
+	a.metrics = metrics.New(db, metrics.Options{Interval: cfg.Metrics.Interval, RawRetention: cfg.Metrics.RawRetention,
+		HourlyRetention: cfg.Metrics.HourlyRetention, HeartbeatInterval: cfg.Nodes.HeartbeatInterval}, log)
+	a.nodes.OnHeartbeat(a.metrics.Record)
 	nh := &nodeapi.Handlers{Config: cfg, Nodes: a.nodes, Ops: a.ops}
 	a.http = httpapi.New(httpapi.Deps{
 		Config: cfg, Log: log, DB: db, Redis: rdb, Auth: a.auth, Nodes: a.nodes, Instances: a.inst, Ops: a.ops, Billing: a.bill, Done: a.done,
@@ -149,6 +157,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Coupons:   coupon.New(db, log),
 		Payments:  a.pay,
 		Orders:    a.orders,
+		Metrics:   a.metrics,
 	}, nh.Mount)
 	return a, nil
 }
@@ -186,6 +195,9 @@ func (a *App) Orders() *order.Service { return a.orders }
 // DB is the database.
 func (a *App) DB() *store.DB { return a.db }
 
+// Metrics is the servers' usage history (Compact rolls it up; Start runs it periodically).
+func (a *App) Metrics() *metrics.Service { return a.metrics }
+
 // Redis is the Redis client.
 func (a *App) Redis() *redis.Client { return a.rdb }
 
@@ -214,6 +226,12 @@ func (a *App) Start(ctx context.Context) {
 	go func() {
 		defer a.bgWG.Done()
 		a.sweepLoop(ctx)
+	}()
+	// Metrics compaction: every panel process runs it; it upserts, so they agree.
+	a.bgWG.Add(1)
+	go func() {
+		defer a.bgWG.Done()
+		a.metrics.Run(ctx)
 	}()
 }
 

@@ -137,6 +137,9 @@ var matrix = map[string]routeCase{
 	"GET /api/v1/servers/:id/operations": {rule: serverRead, params: params("id", "server")},
 	"GET /api/v1/operations/:id":         {rule: serverRead, params: params("id", "operation")},
 	"GET /api/v1/operations/:id/wait":    {rule: serverRead, params: params("id", "operation"), query: "?timeout=1"},
+	// Usage history (charts) and the images servers can be made of.
+	"GET /api/v1/servers/:id/metrics": {rule: serverRead, params: params("id", "server"), query: "?range=24h"},
+	"GET /api/v1/images":              {rule: signedIn},
 
 	"POST /api/v1/admin/users": {rule: adminOnly, body: func(*fixture, string) any {
 		return api.CreateUserRequest{Email: "probe-" + testenv.Random(8) + "@example.com", Password: "probe-password-1", Role: api.RoleCustomer}
@@ -149,6 +152,7 @@ var matrix = map[string]routeCase{
 	// A node with servers cannot be deleted (409): the admin is allowed, nothing is lost.
 	"DELETE /api/v1/admin/nodes/:id": {rule: adminOnly, params: params("id", "node")},
 	"GET /api/v1/admin/operations":   {rule: adminOnly},
+	"GET /api/v1/admin/settings":     {rule: adminOnly},
 
 	"GET /api/v1/admin/users/:id/wallets":                   {rule: adminOnly, params: params("id", "customer")},
 	"GET /api/v1/admin/users/:id/wallets/:currency/entries": {rule: adminOnly, params: params("id", "customer", "currency", "USD")},

@@ -53,6 +53,7 @@ type Config struct {
 	Mail        Mail     `yaml:"mail"`
 	Billing     Billing  `yaml:"billing"`
 	Payments    Payments `yaml:"payments"`
+	Metrics     Metrics  `yaml:"metrics"`
 }
 
 // Mail is the outgoing SMTP server. With Host empty no mail is sent: messages are logged
@@ -118,6 +119,17 @@ type Payments struct {
 	} `yaml:"alipay"`
 }
 
+// Metrics is the servers' usage history: samples taken from the nodes' heartbeats, rolled up
+// into hourly rows.
+type Metrics struct {
+	// Interval is the least time between two recorded samples of a server.
+	Interval time.Duration `yaml:"interval"`
+	// RawRetention is how long raw samples are kept; the 1h, 6h and 24h charts read them.
+	RawRetention time.Duration `yaml:"raw_retention"`
+	// HourlyRetention is how long hourly rollups are kept; the 7d and 30d charts read them.
+	HourlyRetention time.Duration `yaml:"hourly_retention"`
+}
+
 // Default returns the built-in defaults. Derived values (the SQLite DSN, nodes.redis_url) are
 // filled in by Load after every layer is applied.
 func Default() Config {
@@ -151,6 +163,9 @@ func Default() Config {
 	c.Payments.Stripe.Tolerance = 5 * time.Minute
 	c.Payments.Alipay.Gateway = "https://openapi.alipay.com/gateway.do"
 	c.Payments.Alipay.Tolerance = 24 * time.Hour
+	c.Metrics.Interval = time.Minute
+	c.Metrics.RawRetention = 48 * time.Hour
+	c.Metrics.HourlyRetention = 30 * 24 * time.Hour
 	return c
 }
 
@@ -268,6 +283,9 @@ func applyEnv(c *Config, env LookupEnv) error {
 		dur("NIMBO_BILLING_REMINDER_BEFORE", &c.Billing.ReminderBefore),
 		str("NIMBO_BILLING_SELLER_NAME", &c.Billing.SellerName, false),
 		str("NIMBO_BILLING_SELLER_EMAIL", &c.Billing.SellerEmail, false),
+		dur("NIMBO_METRICS_INTERVAL", &c.Metrics.Interval),
+		dur("NIMBO_METRICS_RAW_RETENTION", &c.Metrics.RawRetention),
+		dur("NIMBO_METRICS_HOURLY_RETENTION", &c.Metrics.HourlyRetention),
 	}
 	for name, dst := range map[string]*int{"NIMBO_MAIL_PORT": &c.Mail.Port, "NIMBO_BILLING_TRIAL_DAYS": &c.Billing.TrialDays} {
 		if v, ok := env(name); ok {
@@ -361,6 +379,15 @@ func (c Config) Validate() error {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("billing.%s %s is negative", name, d))
 		}
+	}
+	if c.Metrics.Interval < time.Second || c.Metrics.Interval > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("metrics.interval %s is not within 1s..10m", c.Metrics.Interval))
+	}
+	if c.Metrics.RawRetention < 3*time.Hour {
+		errs = append(errs, fmt.Errorf("metrics.raw_retention %s is below 3h", c.Metrics.RawRetention))
+	}
+	if c.Metrics.HourlyRetention < 24*time.Hour {
+		errs = append(errs, fmt.Errorf("metrics.hourly_retention %s is below 24h", c.Metrics.HourlyRetention))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid config: %w", errors.Join(errs...))

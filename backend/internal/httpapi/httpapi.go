@@ -18,6 +18,7 @@ import (
 	"github.com/nimbo-panel/nimbo/backend/internal/coupon"
 	"github.com/nimbo-panel/nimbo/backend/internal/instance"
 	"github.com/nimbo-panel/nimbo/backend/internal/invoice"
+	"github.com/nimbo-panel/nimbo/backend/internal/metrics"
 	"github.com/nimbo-panel/nimbo/backend/internal/node"
 	"github.com/nimbo-panel/nimbo/backend/internal/notify"
 	"github.com/nimbo-panel/nimbo/backend/internal/ops"
@@ -58,6 +59,8 @@ type Deps struct {
 	Resizes *proration.Service
 	// Orders sells plans and manages subscriptions.
 	Orders *order.Service
+	// Metrics keeps the servers' usage history and lists the online nodes' images.
+	Metrics *metrics.Service
 	// Done is closed when the panel shuts down; long polls answer at once then.
 	Done <-chan struct{}
 }
@@ -132,6 +135,8 @@ func New(d Deps, mount ...func(*fiber.App)) *fiber.App {
 	h.mountPayments(v1, authn, read, write)
 	h.mountResellers(v1, authn, aread, awrite)
 	h.mountMembers(v1, authn, read, write)
+	h.mountMetrics(v1, authn, read)
+	h.mountSettings(v1, authn, aread)
 
 	for _, m := range mount {
 		m(app)

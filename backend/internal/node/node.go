@@ -34,7 +34,17 @@ var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$`)
 type Service struct {
 	db  *store.DB
 	log *slog.Logger
+	// hooks run inside each heartbeat's transaction (OnHeartbeat).
+	hooks []HeartbeatHook
 }
+
+// HeartbeatHook runs inside the transaction that records a heartbeat of node nodeID, after
+// its servers took their usage; at is the usage time stored on them. An error fails the
+// heartbeat (the daemon sends it again).
+type HeartbeatHook func(ctx context.Context, tx *gorm.DB, nodeID string, at time.Time, hb dapi.Heartbeat) error
+
+// OnHeartbeat registers h; call it while building the app, before serving.
+func (s *Service) OnHeartbeat(h HeartbeatHook) { s.hooks = append(s.hooks, h) }
 
 // New returns a Service.
 func New(db *store.DB, log *slog.Logger) *Service { return &Service{db: db, log: log} }
@@ -379,6 +389,11 @@ func (s *Service) Heartbeat(ctx context.Context, nodeID string, hb dapi.Heartbea
 			args = append(args, in.InstanceID, nodeID)
 			if err := tx.Exec("UPDATE servers SET "+set+" WHERE id = ? AND node_id = ? AND deleted_at IS NULL", args...).Error; err != nil {
 				return fmt.Errorf("update server %s: %w", in.InstanceID, err)
+			}
+		}
+		for _, h := range s.hooks {
+			if err := h(ctx, tx, nodeID, now, hb); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -247,6 +247,8 @@ func (s *Stack) panelEnv() []string {
 		"NIMBO_SWEEP_INTERVAL=500ms",
 		// The spine tests create servers directly, as customers, without orders.
 		"NIMBO_BILLING_FREE_SERVERS=true",
+		// Usage charts get a point every couple of seconds instead of every minute.
+		"NIMBO_METRICS_INTERVAL=2s",
 		"NIMBO_LOG_LEVEL="+s.Opts.LogLevel,
 		"NIMBO_LOG_FORMAT=text",
 	), s.Opts.PanelEnv...)
