@@ -23,9 +23,10 @@ const (
 	cacheRevalidate = "no-cache"
 )
 
-// spaCSP is the Content-Security-Policy of the portal's pages: only its own scripts, styles,
-// images and API.
-const spaCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+// spaCSP is the Content-Security-Policy of the portal's pages: only its own scripts, styles
+// and API. Images may also come from any https origin: a reseller's logo is an https URL on
+// its own host (images run nothing; scripts, styles, frames and connections stay 'self').
+const spaCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
 // notBuiltPage answers the portal's routes of a binary built without the portal.

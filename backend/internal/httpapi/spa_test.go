@@ -132,6 +132,46 @@ func TestSPAServesBuild(t *testing.T) {
 	}
 }
 
+// TestSPAContentSecurityPolicy checks the portal's policy directive by directive: a
+// reseller's logo (an https URL on another host) may load, and nothing else widens.
+func TestSPAContentSecurityPolicy(t *testing.T) {
+	app := spaTestApp(t, spaBuilt())
+	for _, p := range []string{"/", "/reseller/branding", "/index.html"} {
+		a := spaDo(t, app, "GET", p, nil)
+		got := map[string][]string{}
+		for _, d := range strings.Split(a.header.Get("Content-Security-Policy"), ";") {
+			f := strings.Fields(d)
+			if len(f) == 0 {
+				continue
+			}
+			if _, dup := got[f[0]]; dup {
+				t.Fatalf("%s: directive %s twice", p, f[0])
+			}
+			got[f[0]] = f[1:]
+		}
+		want := map[string][]string{
+			"default-src":     {"'self'"},
+			"script-src":      {"'self'"},
+			"style-src":       {"'self'", "'unsafe-inline'"},
+			"img-src":         {"'self'", "data:", "https:"},
+			"connect-src":     {"'self'"},
+			"font-src":        {"'self'"},
+			"object-src":      {"'none'"},
+			"base-uri":        {"'self'"},
+			"form-action":     {"'self'"},
+			"frame-ancestors": {"'none'"},
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: directives %v, want %v", p, got, want)
+		}
+		for name, sources := range want {
+			if strings.Join(got[name], " ") != strings.Join(sources, " ") {
+				t.Errorf("%s: %s %q, want %q", p, name, got[name], sources)
+			}
+		}
+	}
+}
+
 func TestSPAConditionalAndGzip(t *testing.T) {
 	app := spaTestApp(t, spaBuilt())
 	first := spaDo(t, app, "GET", "/assets/index-abc123.js", nil)
