@@ -32,6 +32,7 @@ help:
 	@echo "  make status     is the panel / daemon running?"
 	@echo "  make test       install+start Redis/PostgreSQL/LXD/image, go vet, gofmt check, go test -race"
 	@echo "  make bench      services as for 'make test', then go run ./backend/cmd/nimbo-bench \$$BENCH_FLAGS"
+	@echo "  make bench-ui   the portal only: navigation → rendered server list (1,000 servers) in headless Chromium"
 	@echo "  make lint       go vet, gofmt check, staticcheck (when it can be downloaded)"
 	@echo "  make build      build bin/nimbo-panel and bin/nimbo-daemon"
 	@echo "  make test-frontend  web portal: npm install (locked), build, unit tests, vue-tsc, eslint, browser e2e (headless Chromium)"
@@ -110,6 +111,15 @@ bench-frontend: frontend-build
 	@echo "==> frontend: production bundle size"
 	@node frontend/scripts/bundle-size.mjs
 
+# Navigation → rendered server list: nimbo-bench -ui builds the panel with the portal just built
+# (frontend/dist), seeds 1,000 servers of one customer on SQLite and PostgreSQL (-drivers) and
+# runs frontend/scripts/ui-bench.mjs in headless Chromium (-ui-n samples per kind).
+BENCH_UI := $(GO) run ./backend/cmd/nimbo-bench -ui
+.PHONY: bench-ui
+bench-ui: services-test check-go frontend-build
+	@echo "==> frontend: navigation → rendered server list ($(BENCH_UI) $(BENCH_FLAGS))"
+	@$(BENCH_UI) $(BENCH_FLAGS)
+
 test-go: check-go
 	@echo "==> test services: NIMBO_TEST_REDIS_URL=$$NIMBO_TEST_REDIS_URL"
 	@echo "                   NIMBO_TEST_POSTGRES_DSN=$$NIMBO_TEST_POSTGRES_DSN"
@@ -128,6 +138,8 @@ bench: services-test check-go
 	@echo "==> go run ./backend/cmd/nimbo-bench $(BENCH_FLAGS)"
 	@$(GO) run ./backend/cmd/nimbo-bench $(BENCH_FLAGS)
 	@$(MAKE) --no-print-directory bench-frontend
+	@echo "==> frontend: navigation → rendered server list ($(BENCH_UI) $(BENCH_FLAGS))"
+	@$(BENCH_UI) $(BENCH_FLAGS)
 
 lint: vet fmt-check
 	@echo "==> staticcheck ($(STATICCHECK))"

@@ -5,7 +5,9 @@
 //   - GET /api/v1/servers requests/s and p99 with -servers rows in the database, on SQLite and on
 //     PostgreSQL, driven by wrk in another process;
 //   - one billing pass over -billing-subs active monthly subscriptions all due for renewal, on
-//     PostgreSQL (time and renewals/s).
+//     PostgreSQL (time and renewals/s);
+//   - with -ui (only that): the web portal in headless Chromium, navigation → rendered server
+//     list with -servers servers of one customer, per database (see ui.go).
 //
 // It reads the services from NIMBO_TEST_* like the end-to-end tests; `make bench` starts them.
 package main
@@ -51,6 +53,8 @@ type flags struct {
 	drivers     []string
 	skipBilling bool
 	billing     billingFlags
+	ui          bool
+	uiN         int
 }
 
 func main() {
@@ -68,6 +72,8 @@ func main() {
 	flag.IntVar(&f.billing.workers, "billing-workers", 2, "renewal transactions run side by side")
 	flag.StringVar(&f.billing.cpuProfile, "billing-cpuprofile", "", "write the billing pass's CPU profile to this file")
 	flag.Float64Var(&f.billing.resellerShare, "billing-reseller-share", 0.1, "share of the subscriptions sold through a reseller")
+	flag.BoolVar(&f.ui, "ui", false, "run only the web portal benchmark (navigation → rendered server list in headless Chromium; needs frontend/dist built)")
+	flag.IntVar(&f.uiN, "ui-n", 20, "navigation samples per kind for -ui")
 	flag.Parse()
 	f.drivers = strings.Split(*drivers, ",")
 
@@ -81,6 +87,15 @@ func main() {
 
 func run(ctx context.Context, f flags) error {
 	env := stack.EnvFromOS()
+	var ui uiTools
+	if f.ui {
+		// Before the build: the panel must embed the portal that is there now.
+		t, err := findUITools(ctx)
+		if err != nil {
+			return fmt.Errorf("portal navigation: %w", err)
+		}
+		ui = t
+	}
 	bin, err := os.MkdirTemp("", "nimbo-bench-bin-")
 	if err != nil {
 		return err
@@ -89,6 +104,14 @@ func run(ctx context.Context, f flags) error {
 	fmt.Println("building nimbo-panel and nimbo-daemon (no race detector)…")
 	if err := stack.Build(ctx, bin, false); err != nil {
 		return err
+	}
+	if f.ui {
+		for _, driver := range f.drivers {
+			if err := benchUI(ctx, env, bin, driver, ui, f); err != nil {
+				return fmt.Errorf("portal navigation on %s: %w", driver, err)
+			}
+		}
+		return nil
 	}
 	if !f.skipCreate {
 		if err := benchCreate(ctx, env, bin, f.n); err != nil {
@@ -247,33 +270,12 @@ func benchList(ctx context.Context, env stack.Env, bin, driver string, f flags) 
 		return err
 	}
 	defer done()
-	nodeID, _, err := s.CreateNode(ctx, "bench-"+stack.RandomSuffix(6))
-	if err != nil {
-		return err
-	}
-	// One real server through the API, then copies of its row: the list reads exactly what
-	// the panel writes.
-	r, err := s.Do(ctx, http.MethodPost, "/api/v1/servers", s.AdminToken, api.CreateServerRequest{
-		Name: "seed", Image: env.Image, Type: api.TypeContainer, CPU: 1, MemoryMiB: 64, DiskMiB: 256, NodeID: nodeID,
-	})
-	if err != nil {
-		return err
-	}
-	if r.Status != http.StatusAccepted {
-		return fmt.Errorf("seed create: %d %s", r.Status, r.Body)
-	}
-	var acc api.ServerAccepted
-	if err := r.Decode(&acc); err != nil {
-		return err
-	}
-	if err := clearQueue(env, nodeID); err != nil {
-		return err
-	}
-	if err := seedServers(ctx, driver, s.DatabaseDSN, acc.Server.ID, f.servers-1); err != nil {
+	if err := seedList(ctx, env, s, driver, f.servers, ""); err != nil {
 		return err
 	}
 	var list api.List[api.Server]
-	if r, err = s.Do(ctx, http.MethodGet, "/api/v1/servers", s.AdminToken, nil); err != nil {
+	r, err := s.Do(ctx, http.MethodGet, "/api/v1/servers", s.AdminToken, nil)
+	if err != nil {
 		return err
 	}
 	if err := r.Decode(&list); err != nil {
@@ -300,6 +302,34 @@ func benchList(ctx context.Context, env stack.Env, bin, driver string, f flags) 
 	return nil
 }
 
+// seedList puts n servers into the stack's database: one created through the API on a second
+// node that never runs a daemon (its job cleared from the queue), then copies of its row, so
+// the list reads exactly what the panel writes. A non-empty owner (a user id) owns them all;
+// otherwise the admin does.
+func seedList(ctx context.Context, env stack.Env, s *stack.Stack, driver string, n int, owner string) error {
+	nodeID, _, err := s.CreateNode(ctx, "bench-"+stack.RandomSuffix(6))
+	if err != nil {
+		return err
+	}
+	r, err := s.Do(ctx, http.MethodPost, "/api/v1/servers", s.AdminToken, api.CreateServerRequest{
+		Name: "seed", Image: env.Image, Type: api.TypeContainer, CPU: 1, MemoryMiB: 64, DiskMiB: 256, NodeID: nodeID,
+	})
+	if err != nil {
+		return err
+	}
+	if r.Status != http.StatusAccepted {
+		return fmt.Errorf("seed create: %d %s", r.Status, r.Body)
+	}
+	var acc api.ServerAccepted
+	if err := r.Decode(&acc); err != nil {
+		return err
+	}
+	if err := clearQueue(env, nodeID); err != nil {
+		return err
+	}
+	return seedServers(ctx, driver, s.DatabaseDSN, acc.Server.ID, n-1, owner)
+}
+
 func clearQueue(env stack.Env, nodeID string) error {
 	opt, err := asynq.ParseRedisURI(env.RedisURL)
 	if err != nil {
@@ -313,7 +343,7 @@ func clearQueue(env stack.Env, nodeID string) error {
 	return nil
 }
 
-func seedServers(ctx context.Context, driver, dsn, templateID string, n int) error {
+func seedServers(ctx context.Context, driver, dsn, templateID string, n int, owner string) error {
 	var dial gorm.Dialector
 	if driver == "postgres" {
 		dial = postgres.Open(dsn)
@@ -329,6 +359,11 @@ func seedServers(ctx context.Context, driver, dsn, templateID string, n int) err
 		return err
 	}
 	defer sqlDB.Close()
+	if owner != "" {
+		if err := db.WithContext(ctx).Table("servers").Where("id = ?", templateID).Update("owner_id", owner).Error; err != nil {
+			return fmt.Errorf("give the template server to %s: %w", owner, err)
+		}
+	}
 	row := map[string]any{}
 	if err := db.WithContext(ctx).Table("servers").Where("id = ?", templateID).Take(&row).Error; err != nil {
 		return fmt.Errorf("read template server: %w", err)
