@@ -32,6 +32,18 @@ describe('Client', () => {
     expect(key).toMatch(/^[\x21-\x7e]{1,128}$/)
   })
 
+  it('makes UUID v4 keys without crypto.randomUUID (plain http on a reseller domain)', () => {
+    const orig = crypto.randomUUID
+    Object.defineProperty(crypto, 'randomUUID', { value: undefined, configurable: true })
+    try {
+      const keys = new Set(Array.from({ length: 50 }, () => newIdempotencyKey()))
+      expect(keys.size).toBe(50)
+      for (const k of keys) expect(k).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    } finally {
+      Object.defineProperty(crypto, 'randomUUID', { value: orig, configurable: true })
+    }
+  })
+
   it.each([
     [422, apiError('validation_failed', 'bad', { name: 'is required' }), 'validation_failed', { name: 'is required' }],
     [404, apiError('not_found'), 'not_found', {}],

@@ -58,9 +58,16 @@ export function buildQuery(q?: Query): string {
   return s ? `?${s}` : ''
 }
 
-/** newIdempotencyKey returns a fresh key for one money movement (retries reuse it). */
+/** newIdempotencyKey returns a fresh key for one money movement (retries reuse it): a random
+ * UUID v4. crypto.randomUUID exists only in secure contexts (https, localhost), so a portal
+ * reached over plain http on a reseller's domain builds it from getRandomValues. */
 export function newIdempotencyKey(): string {
-  return crypto.randomUUID()
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID()
+  const b = crypto.getRandomValues(new Uint8Array(16))
+  b[6] = (b[6]! & 0x0f) | 0x40
+  b[8] = (b[8]! & 0x3f) | 0x80
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 
 export class Client {

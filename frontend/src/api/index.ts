@@ -2,6 +2,7 @@
 // add their own modules next to this one and use the same client.
 import { Client, type Query } from './client'
 import type {
+  Branding,
   CreateNodeResponse,
   CreateServerRequest,
   CreateTokenRequest,
@@ -33,6 +34,7 @@ export const api = {
   login: (req: LoginRequest) => client.request<User>('/auth/login', { method: 'POST', body: req, quiet401: true }),
   logout: () => client.request<void>('/auth/logout', { method: 'POST', quiet401: true }),
   me: () => client.request<User>('/me', { quiet401: true }),
+  branding: () => client.request<Branding>('/branding', { quiet401: true }),
 
   enrollTwoFactor: (password: string) => client.post<TwoFactorEnrollment>('/me/2fa/enroll', { password }),
   confirmTwoFactor: (code: string) => client.post<RecoveryCodes>('/me/2fa/confirm', { code }),

@@ -279,3 +279,11 @@ export interface PlanInput {
   active: boolean
   node_ids: string[]
 }
+
+/** Branding is the brand the portal shows: a reseller's on its domain, the provider's otherwise. */
+export interface Branding {
+  name: string
+  logo_url: string
+  support_email: string
+  reseller: boolean
+}

@@ -1,4 +1,30 @@
 // Formatting of money (integer minor units), sizes and times for the current locale.
+// Intl formatters are costly to build (a table of 20 rows builds dozens): they are cached
+// per locale and options.
+
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>()
+
+/** numberFormat returns the cached Intl.NumberFormat for locale and opts (throws like it). */
+function numberFormat(locale: string, opts: Intl.NumberFormatOptions): Intl.NumberFormat {
+  const key = `n|${locale}|${JSON.stringify(opts)}`
+  let f = formatters.get(key) as Intl.NumberFormat | undefined
+  if (!f) {
+    f = new Intl.NumberFormat(locale, opts)
+    formatters.set(key, f)
+  }
+  return f
+}
+
+/** dateFormat returns the cached Intl.DateTimeFormat for locale and opts. */
+function dateFormat(locale: string, opts: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `d|${locale}|${JSON.stringify(opts)}`
+  let f = formatters.get(key) as Intl.DateTimeFormat | undefined
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, opts)
+    formatters.set(key, f)
+  }
+  return f
+}
 
 /** minorToDecimal renders an integer amount of minor units as an exact decimal string. */
 export function minorToDecimal(amount: number, exponent: number): string {
@@ -14,7 +40,7 @@ export function minorToDecimal(amount: number, exponent: number): string {
 export function formatMoney(amount: number, currency: string, exponent: number, locale: string): string {
   const dec = minorToDecimal(amount, exponent)
   try {
-    const nf = new Intl.NumberFormat(locale, {
+    const nf = numberFormat(locale, {
       style: 'currency',
       currency,
       minimumFractionDigits: exponent,
@@ -56,7 +82,7 @@ export function formatBytes(n: number, locale = 'en'): string {
     v /= 1024
     i++
   }
-  const nf = new Intl.NumberFormat(locale, { maximumFractionDigits: i === 0 ? 0 : 1 })
+  const nf = numberFormat(locale, { maximumFractionDigits: i === 0 ? 0 : 1 })
   return `${nf.format(v)} ${units[i]}`
 }
 
@@ -70,12 +96,12 @@ export function formatDate(iso: string | undefined | null, locale: string): stri
   if (!iso) return ''
   const d = new Date(iso)
   if (Number.isNaN(d.getTime())) return ''
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d)
+  return dateFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d)
 }
 
 /** formatPercent renders a ratio 0..1 (or above) as a whole percentage. */
 export function formatPercent(ratio: number, locale: string): string {
-  return new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 1 }).format(ratio)
+  return numberFormat(locale, { style: 'percent', maximumFractionDigits: 1 }).format(ratio)
 }
 
 /**
@@ -84,7 +110,7 @@ export function formatPercent(ratio: number, locale: string): string {
  */
 export function currencyExponent(currency: string): number {
   try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
+    return numberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
   } catch {
     return 2
   }

@@ -1,7 +1,16 @@
 // English messages: the reference set. zh-CN.ts must have exactly the same keys (a test and
 // the Messages type check that). vue-i18n syntax: {name} interpolates; avoid a bare @ or |.
 
+import * as adminPanel from './adminPanel'
+import * as reseller from './reseller'
+import * as serverTabs from './serverTabs'
+import * as shop from './shop'
+
 const en = {
+  ...shop.en,
+  ...serverTabs.en,
+  ...reseller.en,
+  ...adminPanel.en,
   nav: {
     menu: 'Menu',
     language: 'Language',
@@ -22,9 +31,28 @@ const en = {
     users: 'Users',
     allServers: 'All servers',
     operations: 'Operations',
+    order: 'New server',
+    invoices: 'Invoices',
+    subscriptions: 'Subscriptions',
+    notifications: 'Notifications',
+    activity: 'Activity',
+    reseller: 'Reseller',
+    resellerOverview: 'Overview',
+    customers: 'Customers',
+    prices: 'Price list',
+    coupons: 'Coupons',
+    resellerInvoices: 'Invoices issued',
+    branding: 'Branding',
+    resellers: 'Resellers',
+    adminSubscriptions: 'Subscriptions',
+    adminInvoices: 'Invoices',
+    adminCoupons: 'Coupons',
+    audit: 'Audit log',
+    settings: 'Settings',
   },
   theme: { light: 'Light theme', dark: 'Dark theme' },
   common: {
+    perPage: 'Per page',
     save: 'Save',
     cancel: 'Cancel',
     confirm: 'Confirm',
@@ -298,6 +326,7 @@ const en = {
     title: 'Users',
     create: 'New user',
     created: 'Created {email}.',
+    search: 'Search by e-mail',
   },
   adminWallet: {
     title: 'Post to the wallet',

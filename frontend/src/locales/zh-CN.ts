@@ -1,7 +1,15 @@
 // 简体中文。键与 en.ts 完全相同（Messages 类型与单元测试都会检查）。
+import * as adminPanel from './adminPanel'
 import type { Messages } from './en'
+import * as reseller from './reseller'
+import * as serverTabs from './serverTabs'
+import * as shop from './shop'
 
 const zhCN: Messages = {
+  ...shop.zhCN,
+  ...serverTabs.zhCN,
+  ...reseller.zhCN,
+  ...adminPanel.zhCN,
   nav: {
     menu: '菜单',
     language: '语言',
@@ -22,9 +30,28 @@ const zhCN: Messages = {
     users: '用户',
     allServers: '全部服务器',
     operations: '操作队列',
+    order: '新建服务器',
+    invoices: '发票',
+    subscriptions: '订阅',
+    notifications: '通知',
+    activity: '活动记录',
+    reseller: '代理商',
+    resellerOverview: '概览',
+    customers: '客户',
+    prices: '价格表',
+    coupons: '优惠券',
+    resellerInvoices: '已开发票',
+    branding: '品牌',
+    resellers: '代理商',
+    adminSubscriptions: '订阅',
+    adminInvoices: '发票',
+    adminCoupons: '优惠券',
+    audit: '审计日志',
+    settings: '设置',
   },
   theme: { light: '浅色主题', dark: '深色主题' },
   common: {
+    perPage: '每页',
     save: '保存',
     cancel: '取消',
     confirm: '确认',
@@ -297,6 +324,7 @@ const zhCN: Messages = {
     title: '用户',
     create: '新建用户',
     created: '已创建 {email}。',
+    search: '按邮箱搜索',
   },
   adminWallet: {
     title: '钱包记账',

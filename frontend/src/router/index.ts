@@ -1,7 +1,17 @@
 // Routes of the portal. Pages are loaded lazily so the first load stays small; admin pages
 // need the admin role; everything but /login needs a session.
-import { createRouter, createWebHistory, type RouteLocationNormalized, type Router, type RouterHistory } from 'vue-router'
+import {
+  createRouter,
+  createWebHistory,
+  type RouteLocationNormalized,
+  type RouteRecordRaw,
+  type Router,
+  type RouterHistory,
+} from 'vue-router'
 import { useAuth } from '@/stores/auth'
+import { adminPanelRoutes } from './adminPanel'
+import { resellerRoutes } from './reseller'
+import { shopRoutes } from './shop'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -9,12 +19,14 @@ declare module 'vue-router' {
     public?: boolean
     /** Admins only (others see the not-found page). */
     admin?: boolean
+    /** Resellers only (others see the not-found page). */
+    reseller?: boolean
     /** i18n key of the page title. */
     title?: string
   }
 }
 
-export const routes = [
+export const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('@/views/LoginView.vue'), meta: { public: true, title: 'login.title' } },
   { path: '/', name: 'dashboard', component: () => import('@/views/DashboardView.vue'), meta: { title: 'nav.dashboard' } },
   { path: '/servers', name: 'servers', component: () => import('@/views/ServersView.vue'), meta: { title: 'nav.servers' } },
@@ -68,16 +80,22 @@ export const routes = [
     component: () => import('@/views/admin/OperationsView.vue'),
     meta: { admin: true, title: 'nav.operations' },
   },
+  ...shopRoutes,
+  ...resellerRoutes,
+  ...adminPanelRoutes,
   { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('@/views/NotFoundView.vue'), meta: { title: 'notFound.title' } },
 ]
+
+/** Public pages that make no sense with a session: they lead home instead. */
+const signedOutOnly = new Set(['login', 'signup', 'forgot-password'])
 
 /** guard decides where a navigation goes: the login page without a session, home with one. */
 export async function guard(to: RouteLocationNormalized) {
   const auth = useAuth()
   if (!auth.loaded) await auth.load()
-  if (to.meta.public) return auth.user && to.name === 'login' ? { name: 'dashboard' } : true
+  if (to.meta.public) return auth.user && signedOutOnly.has(String(to.name)) ? { name: 'dashboard' } : true
   if (!auth.user) return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
-  if (to.meta.admin && !auth.isAdmin) {
+  if ((to.meta.admin && !auth.isAdmin) || (to.meta.reseller && !auth.isReseller)) {
     return { name: 'not-found', params: { pathMatch: to.path.slice(1).split('/') }, replace: true }
   }
   return true
