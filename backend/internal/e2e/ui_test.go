@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nimbo-panel/nimbo/backend/api"
+	"github.com/nimbo-panel/nimbo/backend/internal/mail/smtptest"
 	"github.com/nimbo-panel/nimbo/backend/internal/stack"
 )
 
@@ -72,16 +76,79 @@ func uiAccount(ctx context.Context, t *testing.T, s *stack.Stack, role string) (
 	return u, pw
 }
 
+// mailbox is a real SMTP server the panel sends to, readable by the browser flows over a
+// loopback HTTP endpoint: GET ?to=<address> answers the messages to it as [{subject, text}].
+type mailbox struct {
+	smtp *smtptest.Server
+	url  string
+}
+
+func startMailbox(t *testing.T) *mailbox {
+	t.Helper()
+	m := &mailbox{smtp: smtptest.Start(t, smtptest.Options{})}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		type msg struct {
+			Subject string `json:"subject"`
+			Text    string `json:"text"`
+		}
+		out := []msg{}
+		for _, x := range m.smtp.To(r.URL.Query().Get("to")) {
+			out = append(out, msg{Subject: x.Header("Subject"), Text: x.Text()})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	m.url = srv.URL
+	return m
+}
+
+// panelEnv points the panel's mail at the mailbox and requires verified e-mail for orders.
+func (m *mailbox) panelEnv() []string {
+	return []string{
+		"NIMBO_MAIL_HOST=" + m.smtp.Host,
+		fmt.Sprintf("NIMBO_MAIL_PORT=%d", m.smtp.Port),
+		"NIMBO_MAIL_TLS=none",
+		"NIMBO_MAIL_FROM=panel@example.test",
+		"NIMBO_MAIL_REQUIRE_VERIFICATION=true",
+	}
+}
+
+// uiDo calls the API as the stack's admin and decodes a wantStatus answer into out.
+func uiDo(ctx context.Context, t *testing.T, s *stack.Stack, method, path string, body any, wantStatus int, out any) {
+	t.Helper()
+	r, err := s.Do(ctx, method, path, s.AdminToken, body)
+	if err != nil || r.Status != wantStatus {
+		t.Fatalf("%s %s: %v %d %s", method, path, err, r.Status, r.Body)
+	}
+	if out != nil {
+		if err := r.Decode(out); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
 // TestUIBrowser drives the embedded web portal in headless Chromium (frontend/e2e/run.mjs)
-// against the real panel, daemon, Redis and LXD, then checks through the API and LXD that
-// what the browser did happened: the server it created is gone from the panel and LXD, the
-// admin has two-factor on, and the customer's wallet holds exactly the one top-up.
+// against the real panel, daemon, Redis, LXD and a real SMTP server, then checks through the
+// API and LXD that what the browser did happened:
+//   - the admin's tour: a server created through the form and deleted, a wallet credited,
+//     two-factor enrolled and used to sign in again;
+//   - the acceptance flow: a visitor signs up, verifies the e-mail from the mail the panel
+//     sent, the admin credits the wallet, the customer orders a plan, and the server goes
+//     RUNNING → stopped → RUNNING → deleted;
+//   - a reseller brands its portal on its own domain, and a visitor of that domain sees the
+//     brand and signs up as the reseller's customer;
+//   - a customer opening another customer's server URL sees "not found".
 func TestUIBrowser(t *testing.T) {
 	root, node, chromium := uiPrereqs(t)
+	mb := startMailbox(t)
 	// The portal is the same on both databases; the API tests cover both. One stack keeps
 	// the browser run short.
-	s := newStack(t, "sqlite")
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	s := newStack(t, "sqlite", func(o *stack.Options) {
+		o.PanelEnv = append(o.PanelEnv, mb.panelEnv()...)
+		o.PanelEnv = append(o.PanelEnv, "NIMBO_METRICS_INTERVAL=1s")
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	c := lxd(t)
 
@@ -110,14 +177,38 @@ func TestUIBrowser(t *testing.T) {
 		t.Fatalf("other customer's server: %v %+v", err, op)
 	}
 
+	// A plan on the stack's node, 5.00 USD a month.
+	var plan api.Plan
+	uiDo(ctx, t, s, http.MethodPost, "/api/v1/admin/plans", api.CreatePlanRequest{
+		Name: "Small " + stack.RandomSuffix(4), Type: api.TypeContainer, CPU: 1, MemoryMiB: 128, DiskMiB: 512,
+		PriceMonth: 500, Currency: "USD", NodeIDs: []string{s.NodeID},
+	}, http.StatusCreated, &plan)
+
+	// A reseller with its own domain; the browser resolves *.example.test to loopback.
+	panelURL, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	domain := "shop-" + stack.RandomSuffix(6) + ".example.test"
+	resellerEmail := "ui-reseller-" + stack.RandomSuffix(8) + "@example.test"
+	resellerPW := "Ui-" + stack.RandomSuffix(16)
+	var rs api.Reseller
+	uiDo(ctx, t, s, http.MethodPost, "/api/v1/admin/resellers", api.CreateResellerRequest{
+		Email: resellerEmail, Password: resellerPW, BrandName: "Acme Starter", Domain: domain, MarkupBP: 2000,
+	}, http.StatusCreated, &rs)
+	resellerURL := "http://" + domain + ":" + panelURL.Port()
+
+	signupEmail := "ui-signup-" + stack.RandomSuffix(8) + "@example.test"
+	brandSignupEmail := "ui-brand-" + stack.RandomSuffix(8) + "@example.test"
 	serverName := tempName("ui-web")
+	orderName := tempName("ui-order")
 	t.Cleanup(func() {
 		all, err := c.GetInstances("")
 		if err != nil {
 			return
 		}
 		for _, in := range all {
-			if strings.HasPrefix(in.Name, serverName) {
+			if strings.HasPrefix(in.Name, serverName) || strings.HasPrefix(in.Name, orderName) {
 				removeInstance(c, in.Name)
 			}
 		}
@@ -135,6 +226,14 @@ func TestUIBrowser(t *testing.T) {
 		"NIMBO_E2E_NODE_NAME="+s.NodeName,
 		"NIMBO_E2E_IMAGE="+st.env.Image,
 		"NIMBO_E2E_SERVER_NAME="+serverName,
+		"NIMBO_E2E_MAILBOX="+mb.url,
+		"NIMBO_E2E_PLAN_NAME="+plan.Name,
+		"NIMBO_E2E_SIGNUP_EMAIL="+signupEmail,
+		"NIMBO_E2E_ORDER_SERVER_NAME="+orderName,
+		"NIMBO_E2E_RESELLER_URL="+resellerURL,
+		"NIMBO_E2E_RESELLER_EMAIL="+resellerEmail,
+		"NIMBO_E2E_RESELLER_PASSWORD="+resellerPW,
+		"NIMBO_E2E_BRAND_SIGNUP_EMAIL="+brandSignupEmail,
 		"NIMBO_E2E_ARTIFACTS="+artifacts,
 		"NIMBO_E2E_CHROMIUM="+chromium,
 	)
@@ -146,38 +245,66 @@ func TestUIBrowser(t *testing.T) {
 	}
 
 	// What the browser did, seen from the API and LXD.
-	r, err = s.Do(ctx, http.MethodGet, "/api/v1/servers?q="+serverName, s.AdminToken, nil)
-	if err != nil || r.Status != http.StatusOK {
-		t.Fatalf("list servers: %v %d %s", err, r.Status, r.Body)
-	}
-	var list api.List[api.Server]
-	if err := r.Decode(&list); err != nil {
-		t.Fatal(err)
-	}
-	if list.Total != 0 {
-		t.Fatalf("the server deleted in the browser is still listed: %s", r.Body)
+	for _, name := range []string{serverName, orderName} {
+		var list api.List[api.Server]
+		uiDo(ctx, t, s, http.MethodGet, "/api/v1/servers?q="+name, nil, http.StatusOK, &list)
+		if list.Total != 0 {
+			t.Fatalf("the server %s deleted in the browser is still listed: %+v", name, list.Items)
+		}
 	}
 	all, err := c.GetInstances("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, in := range all {
-		if strings.HasPrefix(in.Name, serverName) {
+		if strings.HasPrefix(in.Name, serverName) || strings.HasPrefix(in.Name, orderName) {
 			t.Fatalf("LXD still has %s after the delete in the browser", in.Name)
 		}
 	}
-	r, err = s.Do(ctx, http.MethodGet, "/api/v1/me", s.AdminToken, nil)
 	var me api.User
-	if err != nil || r.Status != http.StatusOK || r.Decode(&me) != nil || !me.TwoFactorEnabled {
-		t.Fatalf("admin two-factor not on after the browser enrolled it: %v %d %s", err, r.Status, r.Body)
+	uiDo(ctx, t, s, http.MethodGet, "/api/v1/me", nil, http.StatusOK, &me)
+	if !me.TwoFactorEnabled {
+		t.Fatalf("admin two-factor not on after the browser enrolled it: %+v", me)
 	}
-	r, err = s.Do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/admin/users/%s/wallets/USD/entries", cust.ID), s.AdminToken, nil)
 	var entries api.List[api.LedgerEntry]
-	if err != nil || r.Status != http.StatusOK || r.Decode(&entries) != nil {
-		t.Fatalf("customer ledger: %v %d %s", err, r.Status, r.Body)
-	}
+	uiDo(ctx, t, s, http.MethodGet, fmt.Sprintf("/api/v1/admin/users/%s/wallets/USD/entries", cust.ID), nil, http.StatusOK, &entries)
 	if entries.Total != 1 || entries.Items[0].Amount != 2500 || entries.Items[0].Kind != api.EntryTopup ||
 		entries.Items[0].ActorID != me.ID {
-		t.Fatalf("want one 25.00 USD top-up by the admin, got %s", r.Body)
+		t.Fatalf("want one 25.00 USD top-up by the admin, got %+v", entries.Items)
 	}
+
+	// The signed-up customer: verified, credited 25.00, charged 5.00 for one order.
+	signedUp := findUser(ctx, t, s, signupEmail)
+	if !signedUp.EmailVerified || signedUp.Role != api.RoleCustomer || signedUp.ResellerID != "" {
+		t.Fatalf("signed-up customer: %+v", signedUp)
+	}
+	var wallets api.List[api.Wallet]
+	uiDo(ctx, t, s, http.MethodGet, "/api/v1/admin/users/"+signedUp.ID+"/wallets", nil, http.StatusOK, &wallets)
+	if len(wallets.Items) != 1 || wallets.Items[0].Balance != 2000 {
+		t.Fatalf("want 20.00 USD left after a 25.00 credit and a 5.00 order, got %+v", wallets.Items)
+	}
+	// The reseller's branding as its domain serves it, and the visitor who signed up there.
+	r, err = s.RawHost(ctx, http.MethodGet, "/api/v1/branding", domain)
+	var b api.Branding
+	if err != nil || r.Status != http.StatusOK || r.Decode(&b) != nil || !b.Reseller || b.Name != "Acme Cloud" {
+		t.Fatalf("branding on %s: %v %d %s", domain, err, r.Status, r.Body)
+	}
+	brandUser := findUser(ctx, t, s, brandSignupEmail)
+	if brandUser.ResellerID != rs.ID {
+		t.Fatalf("a sign-up on %s should make a customer of reseller %s: %+v", domain, rs.ID, brandUser)
+	}
+}
+
+// findUser finds the account with email through the admin API.
+func findUser(ctx context.Context, t *testing.T, s *stack.Stack, email string) api.User {
+	t.Helper()
+	var list api.List[api.User]
+	uiDo(ctx, t, s, http.MethodGet, "/api/v1/admin/users?q="+url.QueryEscape(email), nil, http.StatusOK, &list)
+	for _, u := range list.Items {
+		if u.Email == email {
+			return u
+		}
+	}
+	t.Fatalf("no account %s: %+v", email, list.Items)
+	return api.User{}
 }
