@@ -158,6 +158,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Payments:  a.pay,
 		Orders:    a.orders,
 		Metrics:   a.metrics,
+		Queue:     q,
 	}, nh.Mount)
 	return a, nil
 }

@@ -152,6 +152,7 @@ var matrix = map[string]routeCase{
 	// A node with servers cannot be deleted (409): the admin is allowed, nothing is lost.
 	"DELETE /api/v1/admin/nodes/:id": {rule: adminOnly, params: params("id", "node")},
 	"GET /api/v1/admin/operations":   {rule: adminOnly},
+	"GET /api/v1/admin/queues":       {rule: adminOnly},
 	"GET /api/v1/admin/settings":     {rule: adminOnly},
 
 	"GET /api/v1/admin/users/:id/wallets":                   {rule: adminOnly, params: params("id", "customer")},

@@ -25,6 +25,7 @@ import (
 	"github.com/nimbo-panel/nimbo/backend/internal/order"
 	"github.com/nimbo-panel/nimbo/backend/internal/payment"
 	"github.com/nimbo-panel/nimbo/backend/internal/proration"
+	"github.com/nimbo-panel/nimbo/backend/internal/queue"
 	"github.com/nimbo-panel/nimbo/backend/internal/reseller"
 	"github.com/nimbo-panel/nimbo/backend/internal/store"
 	"github.com/nimbo-panel/nimbo/frontend"
@@ -61,6 +62,8 @@ type Deps struct {
 	Orders *order.Service
 	// Metrics keeps the servers' usage history and lists the online nodes' images.
 	Metrics *metrics.Service
+	// Queue reads the asynq queues (the admin's queue view).
+	Queue *queue.Queue
 	// Done is closed when the panel shuts down; long polls answer at once then.
 	Done <-chan struct{}
 }
@@ -124,6 +127,7 @@ func New(d Deps, mount ...func(*fiber.App)) *fiber.App {
 	v1.Get("/admin/nodes/:id", authn, requireAdmin, aread, h.getNode)
 	v1.Delete("/admin/nodes/:id", authn, requireAdmin, awrite, h.deleteNode)
 	v1.Get("/admin/operations", authn, requireAdmin, aread, h.adminOperations)
+	h.mountQueues(v1, authn, aread)
 	h.mountWallets(v1, authn, read, aread, awrite)
 	h.mountPlans(v1, authn, read, aread, awrite)
 	h.mountOrders(v1, authn, read, write, aread)

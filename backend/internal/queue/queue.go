@@ -137,3 +137,33 @@ func (q *Queue) TaskInfo(nodeID, opID string) (*asynq.TaskInfo, error) {
 func Lost(err error) bool {
 	return errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound)
 }
+
+// Stats reads the state of the named asynq queues, in order; a queue Redis does not know yet
+// (nothing was ever enqueued on it) reads as zeros.
+func (q *Queue) Stats(names ...string) ([]api.QueueStats, error) {
+	all, err := q.insp.Queues()
+	if err != nil {
+		return nil, fmt.Errorf("list queues: %w", err)
+	}
+	known := make(map[string]bool, len(all))
+	for _, n := range all {
+		known[n] = true
+	}
+	out := make([]api.QueueStats, 0, len(names))
+	for _, name := range names {
+		if !known[name] {
+			out = append(out, api.QueueStats{Queue: name})
+			continue
+		}
+		info, err := q.insp.GetQueueInfo(name)
+		if err != nil {
+			return nil, fmt.Errorf("read queue %s: %w", name, err)
+		}
+		out = append(out, api.QueueStats{
+			Queue: name, Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled, Retry: info.Retry,
+			Archived: info.Archived, Completed: info.Completed, ProcessedToday: info.Processed, FailedToday: info.Failed,
+			LatencySeconds: info.Latency.Seconds(), Paused: info.Paused,
+		})
+	}
+	return out, nil
+}
