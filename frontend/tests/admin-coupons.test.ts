@@ -4,7 +4,7 @@ import { flushPromises } from '@vue/test-utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import CouponsManager from '@/components/admin/CouponsManager.vue'
 import CouponsView from '@/views/admin/CouponsView.vue'
-import { adminUser, apiError, customerUser, mountApp, scriptedFetch } from './helpers'
+import { adminUser, apiError, customerUser, mountApp, planOf, scriptedFetch } from './helpers'
 
 afterEach(() => {
   vi.unstubAllGlobals()
@@ -13,10 +13,7 @@ afterEach(() => {
 
 const list = <T>(items: T[], total = items.length) => ({ status: 200, body: { items, page: 1, per_page: 20, total } })
 
-const plan = (id: string, name: string) => ({
-  id, name, type: 'container', cpu: 1, memory_mib: 512, disk_mib: 5120, traffic_gib: 0, price_month: 500, price_hour: 1,
-  setup_fee: 0, currency: 'EUR', exponent: 2, stock: null, active: true, created_at: '', updated_at: '',
-})
+const plan = (id: string, name: string) => planOf(id, name, 500, { price_hour: 1, currency: 'EUR' })
 
 const spring = {
   id: 'c-1',

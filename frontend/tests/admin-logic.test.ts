@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { SubscriptionStatuses, type Coupon, type Settings } from '@/api/adminPanel'
-import { InvoiceStatuses } from '@/api/shop'
+import type { Coupon, Settings } from '@/api/adminPanel'
+import { InvoiceStatuses, SubscriptionStatuses } from '@/api/shop'
 import { AuditObjectTypes, detailsText, draftFromQuery, filterOfQuery, objectLink, queryFromDraft } from '@/components/admin/audit'
 import { couponDiscount, couponPatch, couponState, CouponStates, draftRequest, newDraft, type CouponDraft } from '@/components/admin/coupon'
 import { durationParts, DurationUnits, fromLocalInput, percentOfBasisPoints, toLocalInput } from '@/components/admin/format'
@@ -251,7 +251,10 @@ describe('settings', () => {
     ['enabled', true, 'boolean'],
     ['gateways', ['manual'], 'list'],
     ['seller_email', '', 'empty'],
-    ['port', 587, 'number'],
+    ['port', 587, 'text'],
+    ['mail.smtp_port', 2525, 'text'],
+    ['trial_days', 7, 'number'],
+    ['cpu_overcommit', 1234, 'number'],
     ['host', 'smtp.test', 'text'],
     ['interval_seconds', '1m', 'text'],
   ])('shows %s = %j as %s', (k, v, want) => {

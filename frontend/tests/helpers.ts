@@ -5,6 +5,8 @@ import { createPinia, setActivePinia } from 'pinia'
 import { vi } from 'vitest'
 import type { Component } from 'vue'
 import { createMemoryHistory } from 'vue-router'
+import type { Subscription } from '@/api/shop'
+import type { Plan } from '@/api/types'
 import { makeI18n, type Language } from '@/i18n'
 import { makeRouter } from '@/router'
 
@@ -51,6 +53,29 @@ export const adminUser = {
 
 export const customerUser = { ...adminUser, id: 'u-cust', email: 'cust@example.test', role: 'customer' }
 
+/** planOf is a plan of the catalogue: a USD container (1 CPU, 512 MiB, 2 GiB) at priceMonth a month, no hourly price; extra overrides. */
+export function planOf(id: string, name: string, priceMonth: number, extra: Partial<Plan> = {}): Plan {
+  return {
+    id,
+    name,
+    type: 'container',
+    cpu: 1,
+    memory_mib: 512,
+    disk_mib: 2048,
+    traffic_gib: 0,
+    price_month: priceMonth,
+    price_hour: 0,
+    setup_fee: 0,
+    currency: 'USD',
+    exponent: 2,
+    stock: null,
+    active: true,
+    created_at: '2025-01-01T00:00:00Z',
+    updated_at: '2025-01-01T00:00:00Z',
+    ...extra,
+  }
+}
+
 /** mountApp mounts component with pinia, i18n and a memory router at path. */
 export async function mountApp(component: Component, path = '/', lang: Language = 'en', props: Record<string, unknown> = {}) {
   const pinia = createPinia()
@@ -62,4 +87,27 @@ export async function mountApp(component: Component, path = '/', lang: Language 
   const wrapper = mount(component, { props, global: { plugins: [pinia, router, i18n] }, attachTo: document.body })
   await flushPromises()
   return { wrapper, router, i18n, pinia }
+}
+
+/** subscriptionOf is the customer's active monthly subscription to plan p-small (USD 10.00, March 2025); extra overrides. */
+export function subscriptionOf(extra: Partial<Subscription> = {}): Subscription {
+  return {
+    id: 'sub-1',
+    user_id: customerUser.id,
+    plan_id: 'p-small',
+    server_id: 'srv-1',
+    cycle: 'monthly',
+    status: 'active',
+    currency: 'USD',
+    price: 1000,
+    cpu: 1,
+    memory_mib: 512,
+    disk_mib: 2048,
+    auto_renew: true,
+    period_start: '2025-03-01T00:00:00Z',
+    period_end: '2025-03-31T00:00:00Z',
+    created_at: '2025-03-01T00:00:00Z',
+    updated_at: '2025-03-01T00:00:00Z',
+    ...extra,
+  }
 }

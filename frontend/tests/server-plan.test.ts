@@ -5,10 +5,10 @@ import { flushPromises } from '@vue/test-utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { findServerSubscription } from '@/api/serverTabs'
 import { Cycles, SubscriptionStatuses, type Invoice, type Subscription } from '@/api/shop'
-import type { Plan } from '@/api/types'
-import { canChangePlan, planPrice, targetPlans } from '@/components/server/plan'
+import { canChangePlan } from '@/components/server/plan'
+import { changeCandidates, planPrice } from '@/components/shop/billing'
 import { makeI18n } from '@/i18n'
-import { adminUser, apiError, customerUser, scriptedFetch } from './helpers'
+import { adminUser, apiError, customerUser, planOf, scriptedFetch, subscriptionOf } from './helpers'
 import { apiPath, list, mountServer, operation, server, serverId, unmountAll, waitFor } from './server-fixtures'
 
 afterEach(() => {
@@ -18,48 +18,12 @@ afterEach(() => {
   document.body.innerHTML = ''
 })
 
-const plan = (id: string, name: string, priceMonth: number, extra: Partial<Plan> = {}): Plan => ({
-  id,
-  name,
-  type: 'container',
-  cpu: 1,
-  memory_mib: 512,
-  disk_mib: 2048,
-  traffic_gib: 0,
-  price_month: priceMonth,
-  price_hour: 0,
-  setup_fee: 0,
-  currency: 'USD',
-  exponent: 2,
-  stock: null,
-  active: true,
-  created_at: '2025-01-01T00:00:00Z',
-  updated_at: '2025-01-01T00:00:00Z',
-  ...extra,
-})
+const plan = planOf
 const small = plan('p-small', 'Small', 1000)
 const large = plan('p-large', 'Large', 2000, { cpu: 2, memory_mib: 1024 })
 const tiny = plan('p-tiny', 'Tiny', 400, { cpu: 1, memory_mib: 256 })
 
-const sub = (extra: Partial<Subscription> = {}): Subscription => ({
-  id: 'sub-1',
-  user_id: customerUser.id,
-  plan_id: small.id,
-  server_id: serverId,
-  cycle: 'monthly',
-  status: 'active',
-  currency: 'USD',
-  price: 1000,
-  cpu: 1,
-  memory_mib: 512,
-  disk_mib: 2048,
-  auto_renew: true,
-  period_start: '2025-03-01T00:00:00Z',
-  period_end: '2025-03-31T00:00:00Z',
-  created_at: '2025-03-01T00:00:00Z',
-  updated_at: '2025-03-01T00:00:00Z',
-  ...extra,
-})
+const sub = (extra: Partial<Subscription> = {}): Subscription => subscriptionOf({ plan_id: small.id, server_id: serverId, ...extra })
 
 const owner = ['power', 'console', 'backups', 'tunnels', 'settings', 'billing', 'manage']
 const planPath = `/servers/${serverId}?tab=plan`
@@ -94,14 +58,14 @@ describe('canChangePlan', () => {
   })
 })
 
-describe('targetPlans', () => {
+describe('changeCandidates of a server', () => {
   const plans = [small, large, plan('p-vm', 'VM', 3000, { type: 'vm' }), plan('p-eur', 'Euro', 1500, { currency: 'EUR' }), plan('p-h', 'Hourly', 900, { price_hour: 2 })]
   it.each([
     ['monthly', 'container', ['p-large', 'p-h']],
     ['hourly', 'container', ['p-h']],
     ['monthly', 'vm', ['p-vm']],
   ])('%s %s', (cycle, type, want) => {
-    expect(targetPlans(plans, { plan_id: 'p-small', currency: 'USD', cycle: cycle as Subscription['cycle'] }, type).map((p) => p.id)).toEqual(want)
+    expect(changeCandidates({ plan_id: 'p-small', currency: 'USD', cycle: cycle as Subscription['cycle'] }, plans, type).map((p) => p.id)).toEqual(want)
   })
 
   it('prices a plan by the cycle', () => {

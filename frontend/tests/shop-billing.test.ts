@@ -13,7 +13,7 @@ import PaymentView from '@/views/shop/PaymentView.vue'
 import SubscriptionView from '@/views/shop/SubscriptionView.vue'
 import SubscriptionsView from '@/views/shop/SubscriptionsView.vue'
 import WalletView from '@/views/WalletView.vue'
-import { apiError, customerUser, mountApp, scriptedFetch, type Call } from './helpers'
+import { apiError, customerUser, mountApp, planOf, scriptedFetch, subscriptionOf, type Call } from './helpers'
 
 afterEach(() => {
   vi.useRealTimers()
@@ -68,25 +68,7 @@ const invoice: Invoice = {
   due_at: null,
   paid_at: '2025-03-01T10:00:00Z',
 }
-const plan = (id: string, name: string, price_month: number) => ({
-  id,
-  name,
-  type: 'container',
-  cpu: 1,
-  memory_mib: 512,
-  disk_mib: 5120,
-  traffic_gib: 0,
-  price_month,
-  price_hour: 0,
-  setup_fee: 0,
-  currency: 'USD',
-  exponent: 2,
-  stock: null,
-  active: true,
-  created_at: '2025-01-01T00:00:00Z',
-  updated_at: '2025-01-01T00:00:00Z',
-})
-const plans = [plan('p-small', 'Small', 1000), plan('p-big', 'Big', 3000)]
+const plans = [planOf('p-small', 'Small', 1000, { disk_mib: 5120 }), planOf('p-big', 'Big', 3000, { disk_mib: 5120 })]
 
 describe('WalletView top-up', () => {
   it('starts a checkout with an Idempotency-Key and sends the browser to the gateway', async () => {
@@ -232,24 +214,7 @@ describe('InvoiceTable and InvoicesView', () => {
   })
 })
 
-const sub = {
-  id: 'sub-1',
-  user_id: customerUser.id,
-  plan_id: 'p-small',
-  server_id: 'srv-1',
-  cycle: 'monthly',
-  status: 'active',
-  currency: 'USD',
-  price: 1000,
-  cpu: 1,
-  memory_mib: 512,
-  disk_mib: 5120,
-  auto_renew: true,
-  period_start: '2025-03-01T00:00:00Z',
-  period_end: '2025-03-31T00:00:00Z',
-  created_at: '2025-03-01T00:00:00Z',
-  updated_at: '2025-03-01T00:00:00Z',
-}
+const sub = subscriptionOf({ disk_mib: 5120 })
 
 describe('SubscriptionsView', () => {
   it('lists subscriptions with plan names, prices and state, filters them, and lists the orders', async () => {

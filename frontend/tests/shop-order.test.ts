@@ -5,7 +5,7 @@ import { flushPromises } from '@vue/test-utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import OrderView from '@/views/shop/OrderView.vue'
 import PlansView from '@/views/PlansView.vue'
-import { apiError, customerUser, mountApp, scriptedFetch, type Call } from './helpers'
+import { apiError, customerUser, mountApp, planOf, scriptedFetch, type Call } from './helpers'
 
 afterEach(() => {
   vi.unstubAllGlobals()
@@ -13,24 +13,7 @@ afterEach(() => {
   localStorage.clear()
 })
 
-const plan = {
-  id: '11111111-1111-4111-8111-111111111111',
-  name: 'Small',
-  type: 'container',
-  cpu: 1,
-  memory_mib: 512,
-  disk_mib: 5120,
-  traffic_gib: 0,
-  price_month: 500,
-  price_hour: 1,
-  setup_fee: 200,
-  currency: 'USD',
-  exponent: 2,
-  stock: 3,
-  active: true,
-  created_at: '2025-01-01T00:00:00Z',
-  updated_at: '2025-01-01T00:00:00Z',
-}
+const plan = planOf('11111111-1111-4111-8111-111111111111', 'Small', 500, { disk_mib: 5120, price_hour: 1, setup_fee: 200, stock: 3 })
 const big = { ...plan, id: '22222222-2222-4222-8222-222222222222', name: 'Big', price_month: 2000, price_hour: 0, setup_fee: 0, stock: null }
 
 function quoteFor(body: { cycle: string; coupon_code?: string; trial?: boolean }) {

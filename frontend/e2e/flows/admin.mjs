@@ -90,6 +90,7 @@ export async function adminTour(run, cfg, page) {
   await run.step('other pages render', async () => {
     for (const [nav, sel, name] of [
       ['nav-admin-operations', '[data-test=operations] tbody tr', '06-admin-operations'],
+      ['nav-admin-operations', '[data-test=queues] tbody tr[data-queue^="node:"]', '06-admin-operations'],
       ['nav-admin-plans', '[data-test=admin-plans]', '07-admin-plans'],
       ['nav-admin-users', '[data-test=users] tbody tr', '08-admin-users'],
       ['nav-wallet', 'h1', '09-wallet'],

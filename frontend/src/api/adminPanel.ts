@@ -1,10 +1,13 @@
 // The admin panel's endpoints (audit log, resellers, coupons, subscriptions, invoices,
 // settings) and the caller's own activity, with their wire types mirroring backend/api
-// (accounts.go AuditEntry, reseller.go, coupons.go, orders.go, settings.go).
+// (accounts.go AuditEntry, reseller.go requests, coupons.go, settings.go). Reseller is the
+// reseller area's type (src/api/reseller.ts) and Subscription and Invoice the shop's
+// (src/api/shop.ts): one definition per wire type.
 import { client } from './index'
 import type { Query } from './client'
-import type { Invoice } from './shop'
-import type { List, Node, Plan, User } from './types'
+import type { Reseller } from './reseller'
+import type { Invoice, Subscription } from './shop'
+import type { List, Node, User } from './types'
 
 const enc = encodeURIComponent
 
@@ -41,38 +44,6 @@ export interface AuditQuery {
   to?: string
   page?: number
   per_page?: number
-}
-
-/** ResellerResources is an amount of servers and resources. */
-export interface ResellerResources {
-  servers: number
-  cpu: number
-  memory_mib: number
-  disk_mib: number
-}
-
-/** ResellerQuota is a reseller's quota; null is unlimited. */
-export interface ResellerQuota {
-  servers: number | null
-  cpu: number | null
-  memory_mib: number | null
-  disk_mib: number | null
-}
-
-/** Reseller is a reseller account (id: its user id); markup_bp is basis points (2500 = +25 %). */
-export interface Reseller {
-  id: string
-  email: string
-  brand_name: string
-  logo_url: string
-  domain: string
-  support_email: string
-  markup_bp: number
-  quota: ResellerQuota
-  usage: ResellerResources
-  customers: number
-  created_at: string
-  updated_at: string
 }
 
 /** CreateResellerRequest creates a new account with role reseller and its profile. */
@@ -152,37 +123,6 @@ export interface CouponRedemption {
 /** The API bases that manage coupons: the admin's (all) and a reseller's (its own). */
 export type CouponBase = '/admin/coupons' | '/reseller/coupons'
 
-/** The states of a subscription (backend/api/orders.go). */
-export const SubscriptionStatuses = ['pending', 'trial', 'active', 'suspended', 'terminated', 'cancelled'] as const
-/** SubscriptionStatus is one of SubscriptionStatuses. */
-export type SubscriptionStatus = (typeof SubscriptionStatuses)[number]
-
-/** AdminSubscription is a subscription as an admin sees it (with the wholesale price). */
-export interface AdminSubscription {
-  id: string
-  user_id: string
-  reseller_id?: string
-  plan_id: string
-  server_id?: string
-  cycle: 'monthly' | 'hourly'
-  status: SubscriptionStatus
-  currency: string
-  price: number
-  wholesale_price?: number
-  cpu: number
-  memory_mib: number
-  disk_mib: number
-  auto_renew: boolean
-  period_start: string
-  period_end: string
-  trial_ends_at?: string
-  suspended_at?: string
-  terminated_at?: string
-  cancelled_at?: string
-  created_at: string
-  updated_at: string
-}
-
 /** NodeDrift is a node's last reconciliation report. */
 export interface NodeDrift {
   missing_in_incus: string[]
@@ -224,21 +164,15 @@ export const adminPanelApi = {
   couponRedemptions: (base: CouponBase, id: string, q: Query) =>
     client.get<List<CouponRedemption>>(`${base}/${enc(id)}/redemptions`, q),
 
-  subscriptions: (q: Query) => client.get<List<AdminSubscription>>('/admin/subscriptions', q),
+  subscriptions: (q: Query) => client.get<List<Subscription>>('/admin/subscriptions', q),
   invoices: (q: Query) => client.get<List<Invoice>>('/admin/invoices', q),
   settings: () => client.get<Settings>('/admin/settings'),
   nodes: (q: Query) => client.get<List<AdminNode>>('/admin/nodes', q),
 
-  /** plans the caller may order (the coupon form's choices). */
-  plans: (q: Query) => client.get<List<Plan>>('/plans', q),
-  /** adminPlans is every plan, archived included (names for the subscriptions list). */
-  adminPlans: (q: Query) => client.get<List<Plan>>('/admin/plans', q),
-  user: (id: string) => client.get<User>(`/admin/users/${enc(id)}`),
   /** findUser is the account with exactly this e-mail address (any case), or null. */
   findUser: async (email: string): Promise<User | null> => {
     const want = email.trim().toLowerCase()
     const res = await client.get<List<User>>('/admin/users', { q: want, per_page: 100 })
     return res.items.find((u) => u.email.toLowerCase() === want) ?? null
   },
-  resellerCustomer: (id: string) => client.get<User>(`/reseller/customers/${enc(id)}`),
 }

@@ -25,8 +25,12 @@ export interface ResellerQuota {
   disk_mib: number | null
 }
 
-/** ResellerProfile is the reseller's brand, markup (basis points), quota, usage and customer count. */
-export interface ResellerProfile {
+/**
+ * Reseller is a reseller account (id: its user id): its brand, markup in basis points
+ * (2500 = +25 %), quota, usage and customer count. The admin's reseller pages and the
+ * reseller's own profile read the same type (backend/api/reseller.go Reseller).
+ */
+export interface Reseller {
   id: string
   email: string
   brand_name: string
@@ -111,8 +115,8 @@ export interface ManualPaymentRequest {
 
 /** The reseller's calls. The manual payment moves money and takes an idempotency key. */
 export const resellerApi = {
-  profile: () => client.get<ResellerProfile>('/reseller/profile'),
-  updateProfile: (req: UpdateBrandingRequest) => client.patch<ResellerProfile>('/reseller/profile', req),
+  profile: () => client.get<Reseller>('/reseller/profile'),
+  updateProfile: (req: UpdateBrandingRequest) => client.patch<Reseller>('/reseller/profile', req),
   quota: () => client.get<ResellerQuotaUsage>('/reseller/quota'),
   revenue: (q: { from?: string; to?: string } = {}) => client.get<Revenue>('/reseller/revenue', q),
 
@@ -126,7 +130,6 @@ export const resellerApi = {
   resetPrice: (planId: string) => client.request<ResellerPrice>(`/reseller/prices/${enc(planId)}`, { method: 'DELETE' }),
 
   invoices: (q: Query) => client.get<List<Invoice>>('/reseller/invoices', q),
-  payments: (q: Query) => client.get<List<Payment>>('/payments', q),
   creditCustomer: (req: ManualPaymentRequest, idempotencyKey: string) =>
     client.post<Payment>('/payments/manual', req, { idempotencyKey }),
 

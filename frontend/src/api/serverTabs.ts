@@ -1,11 +1,12 @@
 // The endpoints of the server page's tabs and their wire types, mirroring backend/api
 // (reseller.go ServerMember, resize.go, orders.go Subscription, invoices.go) and the metrics
-// contract GET /api/v1/servers/{id}/metrics. Subscription, SubscriptionChange and Invoice
-// are the shop area's types (src/api/shop.ts): one definition per wire type.
+// contract GET /api/v1/servers/{id}/metrics. Subscription and Invoice are the shop area's
+// types (src/api/shop.ts): one definition per wire type; the plan change is the shop's call
+// (shopApi.changePlan) and the plans are api.plans and shopApi.plan.
 import { client } from './index'
 import type { Query } from './client'
-import type { List, Node, Operation, Plan } from './types'
-import type { Invoice, Subscription, SubscriptionChange } from './shop'
+import type { List, Node, Operation } from './types'
+import type { Invoice, Subscription } from './shop'
 
 const enc = encodeURIComponent
 
@@ -92,11 +93,6 @@ export const serverTabsApi = {
 
   invoices: (id: string, q: Query) => client.get<List<Invoice>>(`/servers/${enc(id)}/invoices`, q),
 
-  plans: (q: Query) => client.get<List<Plan>>('/plans', q),
-  plan: (id: string) => client.get<Plan>(`/plans/${enc(id)}`),
-  /** changePlan moves a subscription to another plan, prorated: money moves, so it needs a key. */
-  changePlan: (subscriptionId: string, planId: string, idempotencyKey: string) =>
-    client.post<SubscriptionChange>(`/subscriptions/${enc(subscriptionId)}/resize`, { plan_id: planId }, { idempotencyKey }),
   /** resize sets a server's resources directly (admins; no money moves). */
   resize: (id: string, req: ResizeServerRequest) => client.post<Operation>(`/servers/${enc(id)}/resize`, req),
 

@@ -252,7 +252,6 @@ export const shopApi = {
   confirmPasswordReset: (token: string, password: string) =>
     client.request<User>('/auth/password-reset/confirm', { method: 'POST', body: { token, password }, quiet401: true }),
 
-  plans: (q: Query) => client.get<List<Plan>>('/plans', q),
   plan: (id: string) => client.get<Plan>(`/plans/${enc(id)}`),
   images: (planId: string, signal?: AbortSignal) => client.get<List<ImageChoice>>('/images', { plan_id: planId }, signal),
   quote: (req: QuoteRequest, signal?: AbortSignal) => client.request<OrderQuote>('/orders/quote', { method: 'POST', body: req, signal }),
@@ -264,6 +263,7 @@ export const shopApi = {
   subscription: (id: string) => client.get<Subscription>(`/subscriptions/${enc(id)}`),
   setAutoRenew: (id: string, autoRenew: boolean) => client.patch<Subscription>(`/subscriptions/${enc(id)}`, { auto_renew: autoRenew }),
   renew: (id: string, idempotencyKey: string) => client.post<Subscription>(`/subscriptions/${enc(id)}/renew`, undefined, { idempotencyKey }),
+  /** changePlan moves a subscription to another plan, prorated: money moves, so it needs a key. */
   changePlan: (id: string, planId: string, idempotencyKey: string) =>
     client.post<SubscriptionChange>(`/subscriptions/${enc(id)}/resize`, { plan_id: planId }, { idempotencyKey }),
 

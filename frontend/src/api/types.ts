@@ -287,3 +287,22 @@ export interface Branding {
   support_email: string
   reseller: boolean
 }
+
+/** QueueStats is one asynq queue right now: a node's job queue, or the panel's own billing
+ * queue (no node_id). */
+export interface QueueStats {
+  queue: string
+  node_id?: string
+  node_name?: string
+  node_status?: string
+  pending: number
+  active: number
+  scheduled: number
+  retry: number
+  archived: number
+  completed: number
+  processed_today: number
+  failed_today: number
+  latency_seconds: number
+  paused: boolean
+}

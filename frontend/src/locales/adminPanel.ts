@@ -4,6 +4,22 @@
 
 export const en = {
   adminPanel: {
+    queues: {
+      title: 'Job queues',
+      help: 'What waits in Redis for each node and for the billing engine, refreshed every 5 seconds. Retries failed and will be tried again; dead letters gave up, and their operations are marked failed.',
+      queue: 'Queue',
+      panel: 'Panel (billing)',
+      pending: 'Waiting',
+      active: 'Running',
+      scheduled: 'Scheduled',
+      retry: 'Retrying',
+      archived: 'Dead letters',
+      today: 'Today',
+      processed: '{done} done, {failed} failed',
+      oldest: 'Oldest waiting',
+      paused: 'Paused',
+      operations: 'Operations',
+    },
     loading: 'Loading…',
     when: 'Time',
     filter: 'Filter',
@@ -305,6 +321,22 @@ export const en = {
 
 export const zhCN: typeof en = {
   adminPanel: {
+    queues: {
+      title: '任务队列',
+      help: 'Redis 中每个节点和计费引擎待处理的任务，每 5 秒刷新。重试中的任务失败后会再次尝试；死信已放弃，其操作会被标记为失败。',
+      queue: '队列',
+      panel: '面板（计费）',
+      pending: '等待中',
+      active: '执行中',
+      scheduled: '已计划',
+      retry: '重试中',
+      archived: '死信',
+      today: '今日',
+      processed: '完成 {done}，失败 {failed}',
+      oldest: '最久等待',
+      paused: '已暂停',
+      operations: '操作',
+    },
     loading: '加载中…',
     when: '时间',
     filter: '筛选',

@@ -3,12 +3,12 @@
 import { onMounted, ref, watch } from 'vue'
 import { useI18n } from 'vue-i18n'
 import { useRoute, useRouter } from 'vue-router'
-import { adminPanelApi, type AuditEntry } from '@/api/adminPanel'
+import type { AuditEntry } from '@/api/adminPanel'
 import type { Query } from '@/api/client'
 import { fieldErrors } from '@/api/errors'
 import type { List } from '@/api/types'
 import { draftFromQuery, filterOfQuery, queryFromDraft } from './audit'
-import { useUserEmails } from './userEmails'
+import { userIdOf, useUserEmails } from './userEmails'
 
 /** The entries of one page of the log. */
 export const auditPerPage = 25
@@ -56,17 +56,16 @@ export function useAuditLog(fetch: (q: Query) => Promise<List<AuditEntry>>, admi
 
   /** apply moves the filter form into the URL (an admin's actor e-mail becomes its id). */
   async function apply() {
-    let actor = draft.value.actor.trim()
-    if (admin && actor.includes('@')) {
+    let actor: string | null = draft.value.actor.trim()
+    if (admin) {
       try {
-        const u = await adminPanelApi.findUser(actor)
-        if (!u) {
-          fields.value = { actor_id: t('adminPanel.audit.noSuchUser') }
-          return
-        }
-        actor = u.id
+        actor = await userIdOf(actor)
       } catch (e) {
         error.value = e
+        return
+      }
+      if (actor === null) {
+        fields.value = { actor_id: t('adminPanel.audit.noSuchUser') }
         return
       }
     }

@@ -1,6 +1,7 @@
 // Resellers in the admin panel: markup typed as a percentage (sent as basis points), quotas
 // typed as whole numbers or left empty for "unlimited", and the PATCH body of an edit.
-import type { CreateResellerRequest, Reseller, ResellerQuota, UpdateResellerRequest } from '@/api/adminPanel'
+import type { CreateResellerRequest, UpdateResellerRequest } from '@/api/adminPanel'
+import type { Reseller, ResellerQuota } from '@/api/reseller'
 import { minorToDecimal, parseMoney } from '@/lib/format'
 
 /** The highest markup the panel accepts: +1000 %. */

@@ -52,7 +52,8 @@ export function settingKind(key: string, v: SettingValue): SettingKind {
   if (typeof v === 'boolean') return 'boolean'
   if (Array.isArray(v)) return 'list'
   if (v === null || v === '') return 'empty'
-  if (typeof v === 'number') return 'number'
+  // A port is an identifier, not a quantity: no digit grouping ("35689", not "35,689").
+  if (typeof v === 'number' && name !== 'port' && !name.endsWith('_port')) return 'number'
   return 'text'
 }
 

@@ -1,8 +1,20 @@
 // Names for the user ids that lists carry (audit actors, subscription owners, coupon issuers):
 // the caller's own e-mail, an admin's lookup of any account, a reseller's of its customers.
 import { reactive } from 'vue'
+import { api } from '@/api'
 import { adminPanelApi } from '@/api/adminPanel'
+import { resellerApi } from '@/api/reseller'
 import { useAuth } from '@/stores/auth'
+
+/**
+ * userIdOf reads a filter that takes an account as its id or its e-mail address: an address
+ * is looked up (null when no account has it), anything else is the id as typed.
+ */
+export async function userIdOf(value: string): Promise<string | null> {
+  const v = value.trim()
+  if (!v.includes('@')) return value
+  return (await adminPanelApi.findUser(v))?.id ?? null
+}
 
 /** Actor ids that are not accounts. */
 export const pseudoActors = ['system', 'anonymous'] as const
@@ -17,8 +29,8 @@ export function useUserEmails() {
   const asked = new Set<string>()
 
   async function lookup(id: string): Promise<string> {
-    if (auth.isAdmin) return (await adminPanelApi.user(id)).email
-    if (auth.isReseller) return (await adminPanelApi.resellerCustomer(id)).email
+    if (auth.isAdmin) return (await api.admin.user(id)).email
+    if (auth.isReseller) return (await resellerApi.customer(id)).email
     return ''
   }
 

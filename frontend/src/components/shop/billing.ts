@@ -148,19 +148,26 @@ export function topUpCurrencies(gateway: { currencies?: string[] } | undefined, 
 
 /**
  * changeCandidates lists the plans a subscription can move to: another plan in the same
- * currency, of the same instance type as its current plan (when the catalogue still lists
- * it), sold on the subscription's cycle.
+ * currency, of the instance type given (the server page knows its server's) or else of its
+ * current plan's type (any type when the catalogue no longer lists that plan), sold on the
+ * subscription's cycle (hourly needs an hourly price).
  */
 export function changeCandidates<P extends { id: string; type: string; currency: string; price_hour: number }>(
   sub: { plan_id: string; currency: string; cycle: string },
-  plans: P[],
+  plans: readonly P[],
+  type?: string,
 ): P[] {
-  const current = plans.find((p) => p.id === sub.plan_id)
+  const want = type ?? plans.find((p) => p.id === sub.plan_id)?.type
   return plans.filter(
     (p) =>
       p.id !== sub.plan_id &&
       p.currency === sub.currency &&
-      (!current || p.type === current.type) &&
+      (want === undefined || p.type === want) &&
       (sub.cycle !== 'hourly' || p.price_hour > 0),
   )
+}
+
+/** planPrice is a plan's price per period of a cycle (per hour or per month). */
+export function planPrice(p: { price_month: number; price_hour: number }, cycle: string): number {
+  return cycle === 'hourly' ? p.price_hour : p.price_month
 }

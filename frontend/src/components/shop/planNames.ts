@@ -2,7 +2,7 @@
 // subscription can move to. Subscriptions carry only a plan id; a plan that is no longer
 // offered (archived or inactive) is not in the catalogue, and the pages say so.
 import { ref } from 'vue'
-import { shopApi } from '@/api/shop'
+import { api } from '@/api'
 import type { Plan } from '@/api/types'
 
 /** usePlanNames loads the catalogue once (the first 100 plans, cheapest first). */
@@ -14,7 +14,7 @@ export function usePlanNames() {
   /** load reads the catalogue; a failure is kept in error (names then show as unknown). */
   async function load(): Promise<void> {
     try {
-      plans.value = (await shopApi.plans({ per_page: 100 })).items
+      plans.value = (await api.plans({ per_page: 100 })).items
       error.value = null
     } catch (e) {
       error.value = e
