@@ -121,6 +121,10 @@ type Stack struct {
 	NodeName   string
 	// DatabaseDSN is the panel's database (a file path for SQLite).
 	DatabaseDSN string
+	// RedisPrefix namespaces the panel's own Redis keys (rate limits, sessions' cache, the
+	// billing queue): stacks sharing one Redis, at once or one after another, do not see each
+	// other's counters or take each other's billing tasks.
+	RedisPrefix string
 
 	pgAdminDSN string
 	pgDatabase string
@@ -150,7 +154,8 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if o.LogLevel == "" {
 		o.LogLevel = "info"
 	}
-	s = &Stack{Opts: o, client: &http.Client{Timeout: 150 * time.Second}, waits: map[*exec.Cmd]chan error{}}
+	s = &Stack{Opts: o, client: &http.Client{Timeout: 150 * time.Second}, waits: map[*exec.Cmd]chan error{},
+		RedisPrefix: "nimbo-stack-" + RandomSuffix(8) + ":"}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -243,6 +248,7 @@ func (s *Stack) panelEnv() []string {
 		"NIMBO_DATABASE_DRIVER="+s.Opts.Driver,
 		"NIMBO_DATABASE_DSN="+s.DatabaseDSN,
 		"NIMBO_REDIS_URL="+s.Opts.Env.RedisURL,
+		"NIMBO_REDIS_PREFIX="+s.RedisPrefix,
 		"NIMBO_NODES_HEARTBEAT_INTERVAL="+s.Opts.HeartbeatInterval.String(),
 		"NIMBO_SWEEP_INTERVAL=500ms",
 		// The spine tests create servers directly, as customers, without orders.
