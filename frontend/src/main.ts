@@ -2,7 +2,7 @@ import { createPinia } from 'pinia'
 import { createApp } from 'vue'
 import App from './App.vue'
 import { client } from './api'
-import { initialLanguage, makeI18n } from './i18n'
+import { initialLanguage, loadLanguage, makeI18n } from './i18n'
 import { makeRouter } from './router'
 import { useAuth } from './stores/auth'
 import { usePrefs } from './stores/prefs'
@@ -10,6 +10,8 @@ import './styles/main.css'
 
 const lang = initialLanguage(globalThis.localStorage, navigator.languages ?? [navigator.language])
 document.documentElement.lang = lang
+// Chinese comes in a chunk of its own: fetch it before the first render (English is built in).
+await loadLanguage(lang).catch(() => undefined)
 const app = createApp(App)
 const pinia = createPinia()
 const router = makeRouter()

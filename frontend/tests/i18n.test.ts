@@ -121,3 +121,22 @@ describe('initialLanguage', () => {
     expect(initialLanguage(s, nav)).toBe(want)
   })
 })
+
+describe('language loading', () => {
+  it('adds a language the app was created without, then makes it current', async () => {
+    const { createI18n } = await import('vue-i18n')
+    const { default: en } = await import('@/locales/en')
+    const { switchLanguage, loadLanguage } = await import('@/i18n')
+    const i18n = createI18n({ legacy: false, locale: 'en', fallbackLocale: 'en', messages: { en } })
+    const g = i18n.global
+    expect(g.availableLocales).toEqual(['en'])
+    expect(g.t('nav.servers')).toBe('Servers')
+    await switchLanguage(g, 'zh-CN')
+    expect(g.locale.value).toBe('zh-CN')
+    expect(g.availableLocales).toContain('zh-CN')
+    expect(g.t('nav.servers')).toBe('服务器')
+    expect(await loadLanguage('zh-CN')).toBe(await loadLanguage('zh-CN'))
+    await switchLanguage(g, 'en')
+    expect(g.t('nav.servers')).toBe('Servers')
+  })
+})

@@ -1,9 +1,10 @@
 // 简体中文。键与 en.ts 完全相同（Messages 类型与单元测试都会检查）。
-import * as adminPanel from './adminPanel'
+// Loaded only when Chinese is chosen (a chunk of its own): see i18n.ts.
+import * as adminPanel from './adminPanel.zh-CN'
 import type { Messages } from './en'
-import * as reseller from './reseller'
-import * as serverTabs from './serverTabs'
-import * as shop from './shop'
+import * as reseller from './reseller.zh-CN'
+import * as serverTabs from './serverTabs.zh-CN'
+import * as shop from './shop.zh-CN'
 
 const zhCN: Messages = {
   ...shop.zhCN,
