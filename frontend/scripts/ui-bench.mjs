@@ -219,12 +219,12 @@ const ms = (v) => `${v.toFixed(1)}ms`
 
 function report(name, note, samples) {
   const q = quantiles(samples.map((s) => s.rendered))
-  const label = name.padEnd(12)
+  const label = name.padEnd(13)
   console.log(`  ${label}median ${ms(q.median).padEnd(9)} min ${ms(q.min).padEnd(9)} max ${ms(q.max).padEnd(9)} ${note}`)
   const at = (k) => ms(med(samples.map((s) => s[k])))
   const started = samples[0].started === null ? '' : `app started (DOMContentLoaded) ${at('started')}, `
   console.log(
-    `  ${''.padEnd(12)}medians: ${started}GET ${samples[0].url} sent ${at('apiStart')}, answered ${at('apiEnd')} ` +
+    `  ${''.padEnd(13)}medians: ${started}GET ${samples[0].url} sent ${at('apiStart')}, answered ${at('apiEnd')} ` +
       `(request→first byte ${at('ttfb')}), rows in the DOM ${at('dom')}, painted ${at('rendered')}`,
   )
 }
