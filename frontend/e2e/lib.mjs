@@ -110,6 +110,35 @@ export async function login(page, base, email, password) {
 export const serverStatus = (page, status, timeout = 120_000) =>
   page.waitForSelector(`[data-test=server-status][data-status=${status}]`, { timeout })
 
+/** stopServer stops the server of the open server page through the confirmation dialog. */
+export async function stopServer(page) {
+  await page.click('[data-test=action-stop]')
+  await page.waitForSelector('[data-test=confirm-dialog]')
+  await page.click('[data-test=confirm]')
+  await serverStatus(page, 'stopped')
+}
+
+/** startServer starts the stopped server of the open server page. */
+export async function startServer(page) {
+  await page.waitForSelector('[data-test=action-start]:not([disabled])')
+  await page.click('[data-test=action-start]')
+  await serverStatus(page, 'running')
+}
+
+/** deleteServer deletes the server at serverURL through the confirmation dialog and checks
+ * that the servers list no longer shows name. */
+export async function deleteServer(page, serverURL, name) {
+  await page.goto(serverURL)
+  await serverStatus(page, 'running')
+  await page.click('[data-test=action-delete]')
+  await page.click('[data-test=confirm]')
+  await page.waitForSelector('[data-test=deleted]', { timeout: 120_000 })
+  await page.click('[data-test=nav-servers]')
+  await page.waitForSelector('[data-test=new-server]')
+  await page.waitForLoadState('networkidle')
+  if (await page.$(`[data-server="${name}"]`)) throw new Error('deleted server still listed')
+}
+
 /** waitMail polls the test's mailbox (a loopback HTTP endpoint in front of a real SMTP
  * server the panel sends to) for a message to rcpt whose text matches re; it returns the
  * first capture group of re. */

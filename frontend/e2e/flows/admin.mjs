@@ -1,7 +1,7 @@
 // The admin's tour of the portal: nodes, a server created through the form and taken
 // through its life, a wallet credited, the other admin pages, language and theme, and
 // two-factor enrolment followed by a sign-in with a TOTP code.
-import { login, nowStep, serverStatus, totp } from '../lib.mjs'
+import { deleteServer, login, nowStep, serverStatus, startServer, stopServer, totp } from '../lib.mjs'
 
 /** adminTour runs the admin's steps on page (a fresh desktop context) and leaves it signed in. */
 export async function adminTour(run, cfg, page) {
@@ -39,16 +39,11 @@ export async function adminTour(run, cfg, page) {
   })
 
   await run.step('stop asks for confirmation, then the server is stopped', async () => {
-    await page.click('[data-test=action-stop]')
-    await page.waitForSelector('[data-test=confirm-dialog]')
-    await page.click('[data-test=confirm]')
-    await serverStatus(page, 'stopped')
+    await stopServer(page)
   })
 
   await run.step('start brings it back to running', async () => {
-    await page.waitForSelector('[data-test=action-start]:not([disabled])')
-    await page.click('[data-test=action-start]')
-    await serverStatus(page, 'running')
+    await startServer(page)
     await page.waitForSelector('[data-test=operations] tbody tr >> nth=2')
   })
 
@@ -59,15 +54,7 @@ export async function adminTour(run, cfg, page) {
   })
 
   await run.step('delete asks for confirmation, then the server is gone', async () => {
-    await page.goto(serverURL)
-    await serverStatus(page, 'running')
-    await page.click('[data-test=action-delete]')
-    await page.click('[data-test=confirm]')
-    await page.waitForSelector('[data-test=deleted]', { timeout: 120_000 })
-    await page.click('[data-test=nav-servers]')
-    await page.waitForSelector('[data-test=servers-table]')
-    await page.waitForLoadState('networkidle')
-    if (await page.$(`[data-server="${cfg.serverName}"]`)) throw new Error('deleted server still listed')
+    await deleteServer(page, serverURL, cfg.serverName)
     await page.goto(serverURL)
     await page.waitForSelector('[data-test=not-found]')
   })

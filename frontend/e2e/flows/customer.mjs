@@ -1,7 +1,7 @@
 // The acceptance flow of a new customer: sign up, verify the e-mail from the mail the panel
 // sent, get credit from the admin, order a plan, and take the server through its life
 // (RUNNING → stop → start → delete), with the metrics, invoices and subscriptions pages.
-import { login, serverStatus, waitMail } from '../lib.mjs'
+import { deleteServer, login, serverStatus, startServer, stopServer, waitMail } from '../lib.mjs'
 
 /** signUp signs a visitor up on base (the panel or a reseller's domain) and waits for the
  * "check your mail" answer. */
@@ -111,12 +111,8 @@ export async function customerFlow(run, cfg, page, admin) {
   })
 
   await run.step('stop, then start again', async () => {
-    await page.click('[data-test=action-stop]')
-    await page.click('[data-test=confirm]')
-    await serverStatus(page, 'stopped')
-    await page.waitForSelector('[data-test=action-start]:not([disabled])')
-    await page.click('[data-test=action-start]')
-    await serverStatus(page, 'running')
+    await stopServer(page)
+    await startServer(page)
   })
 
   await run.step('the wallet, invoice and subscription of the order are listed', async () => {
@@ -132,15 +128,7 @@ export async function customerFlow(run, cfg, page, admin) {
   })
 
   await run.step('delete asks for confirmation, then the ordered server is gone', async () => {
-    await page.goto(serverURL)
-    await serverStatus(page, 'running')
-    await page.click('[data-test=action-delete]')
-    await page.click('[data-test=confirm]')
-    await page.waitForSelector('[data-test=deleted]', { timeout: 120_000 })
-    await page.click('[data-test=nav-servers]')
-    await page.waitForSelector('[data-test=new-server]')
-    await page.waitForLoadState('networkidle')
-    if (await page.$(`[data-server="${cfg.orderServerName}"]`)) throw new Error('deleted server still listed')
+    await deleteServer(page, serverURL, cfg.orderServerName)
     await run.shot(page, '28-servers-after-delete')
   })
 }
